@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The CLI runs from the compiled output; `npm install` builds it (the `prepare` script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  process.stderr.write('chrono-backup is not built yet: run `npm install` (or `npm run build`) in the project folder\n');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+await main(process.argv);

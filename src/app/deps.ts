@@ -1,0 +1,17 @@
+import type { Catalog } from '../ports/catalog.js';
+import type { Clock } from '../ports/clock.js';
+import type { KeyProvider } from '../ports/key-provider.js';
+import type { ObjectStorage } from '../ports/object-storage.js';
+import type { Progress } from '../ports/progress.js';
+
+/** What every use case gets from its driver (CLI, server, Lambda). Built by a composition root. */
+export interface AppDeps {
+  storage: ObjectStorage;
+  keys: KeyProvider;
+  catalog: Catalog;
+  clock: Clock;
+  progress: Progress;
+  hostname: string;
+  /** Worker threads for chunking, compression and encryption (default: one per core). */
+  workers?: number;
+}

@@ -1,0 +1,63 @@
+import { NotFoundError } from '../domain/errors.js';
+import { randomId } from '../domain/ids.js';
+import type { RunKind, RunRecord } from '../ports/catalog.js';
+import { RepositoryLock, type LockKind } from '../repository/locks.js';
+import { Repository } from '../repository/repository.js';
+import { asBackupError } from '../domain/errors.js';
+import type { AppDeps } from './deps.js';
+
+export interface SessionOptions {
+  lock: LockKind;
+  operation: RunKind;
+  /** Create the repository when none exists (the first backup does; everything else refuses). */
+  create?: boolean;
+  lockWaitMs?: number;
+}
+
+/**
+ * Opens the repository, holds a lease for the duration of `work`, and records the run in the catalog.
+ * The key is checked before anything is written, so a wrong passphrase leaves storage untouched.
+ */
+export async function withRepository<T>(
+  deps: AppDeps,
+  options: SessionOptions,
+  work: (repository: Repository, lock: RepositoryLock, run: RunRecord) => Promise<T>,
+  summarize?: (result: T) => { snapshotId?: string; summary?: Record<string, unknown> },
+): Promise<T> {
+  const repository = await openOrCreate(deps, options.create ?? false);
+  const lock = await RepositoryLock.acquire(deps.storage, options.lock, {
+    operation: options.operation,
+    clock: deps.clock,
+    waitMs: options.lockWaitMs ?? 0,
+  });
+  const run: RunRecord = {
+    id: `${options.operation}-${randomId(8)}`,
+    kind: options.operation,
+    repository: repository.config.id,
+    status: 'running',
+    startedAt: deps.clock.now().toISOString(),
+  };
+  await deps.catalog.startRun(run);
+  try {
+    // Another process may have added packs since we opened; reading the index under the lease
+    // makes deduplication and prune decisions see them.
+    await repository.reloadIndex();
+    const result = await work(repository, lock, run);
+    await deps.catalog.finishRun(run.id, { status: 'succeeded', finishedAt: deps.clock.now().toISOString(), ...(summarize ? summarize(result) : {}) });
+    return result;
+  } catch (error) {
+    const failure = asBackupError(error);
+    await deps.catalog
+      .finishRun(run.id, { status: 'failed', finishedAt: deps.clock.now().toISOString(), error: { code: failure.code, message: failure.message } })
+      .catch(() => undefined);
+    throw error;
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+export async function openOrCreate(deps: AppDeps, create: boolean): Promise<Repository> {
+  if (await Repository.exists(deps.storage)) return Repository.open(deps.storage, deps.keys);
+  if (!create) throw new NotFoundError('repository', `${deps.storage.location} (run a backup or \`chrono-backup init\` first)`);
+  return Repository.init(deps.storage, deps.keys, { now: deps.clock.now() });
+}

@@ -1,0 +1,71 @@
+import { ValidationError } from '../domain/errors.js';
+
+/**
+ * ObjectStorage: the flat key → bytes store a backup repository lives in (a folder, a bucket, a
+ * container, an SFTP/FTP directory).
+ *
+ * Contract (checked by test/contract/object-storage.contract.ts on every adapter):
+ * - Keys are relative, `/`-separated, made of `[A-Za-z0-9._-]` segments; `..`, empty segments, leading
+ *   `/` and backslashes are rejected with a ValidationError before any I/O.
+ * - `put` is atomic: a reader sees either no object or the whole new one, never a partial object under
+ *   the final key, even if the writer dies mid-way. `put` overwrites an existing object.
+ * - `get` of a missing key throws NotFoundError. A range past the end is clipped to the object's end.
+ * - `list` yields every object whose key starts with `prefix`, each exactly once, in no particular order;
+ *   objects being written (temporary names) are never listed.
+ * - `delete` is idempotent: deleting a missing key succeeds.
+ * - Failures are StorageError; transient ones (timeouts, throttling, connection resets) have
+ *   `retryable: true`, permanent ones (access denied, missing bucket) `retryable: false`.
+ * - Nothing an adapter throws or logs contains credentials.
+ */
+export interface ObjectStorage {
+  /** Where the objects live, fit to show a person: never contains credentials. */
+  readonly location: string;
+
+  put(key: string, data: Uint8Array): Promise<void>;
+
+  /** The whole object, or `length` bytes from `offset` when a range is given. */
+  get(key: string, range?: ByteRange): Promise<Buffer>;
+
+  /** Size and modification time, or undefined when the key does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+
+  delete(key: string): Promise<void>;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Last modification time as the backend reports it. */
+  modified: Date;
+}
+
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Throws unless `key` is a safe relative object key. Every adapter calls this first, so a key can never
+ * name a file outside the storage root.
+ */
+export function assertSafeKey(key: string): void {
+  const segments = key.split('/');
+  const bad = key.length === 0 || segments.some((segment) => segment === '' || segment === '.' || segment === '..' || !SEGMENT.test(segment));
+  if (bad) throw new StorageKeyError(key);
+}
+
+/** A prefix may be empty or end with `/`; its segments obey the key rules. */
+export function assertSafePrefix(prefix: string): void {
+  if (prefix === '') return;
+  assertSafeKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+}
+
+export class StorageKeyError extends ValidationError {
+  constructor(key: string) {
+    super(`invalid object key ${JSON.stringify(key.slice(0, 200))}: keys are relative, '/'-separated names without '..'`, 'key');
+  }
+}

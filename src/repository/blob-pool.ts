@@ -1,0 +1,248 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Compression } from '../domain/backup-types.js';
+import { BackupError, IntegrityError, SourceError } from '../domain/errors.js';
+import type { WorkerReply, WorkerRequest } from './blob-protocol.js';
+import type { BlobWorkerConfig } from './blob-worker.js';
+import type { ChunkerParams } from './chunker.js';
+import type { Keyring } from './keyring.js';
+import { compiledSiblingUrl } from './worker-url.js';
+
+/**
+ * Where chunks go. The pool asks `reserve` for each chunk, in order; `true` means "new: seal it", and
+ * the sealed blob then arrives at `store`. `reserve` may wait, which is how slow uploads push back on
+ * reading.
+ */
+export interface ChunkSink {
+  reserve(id: string, size: number): Promise<boolean>;
+  store(id: Buffer, sealed: Buffer, rawLength: number): void;
+}
+
+export interface ChunkedContent {
+  /** Blob ids of the content, in order. */
+  ids: string[];
+  bytes: number;
+}
+
+interface Job {
+  worker: WorkerHandle;
+  sink: ChunkSink;
+  ids: string[];
+  /** Chunks whose seal or drop is not yet complete. */
+  outstanding: number;
+  doneBytes?: number;
+  failed?: boolean;
+  resolve: (content: ChunkedContent) => void;
+  reject: (error: Error) => void;
+}
+
+interface WorkerHandle {
+  worker: Worker;
+  jobs: number;
+  /** Chunks this worker is sealing, by its own sequence numbers. */
+  sealing: Map<number, { job: number; id: Buffer }>;
+}
+
+export interface BlobPoolOptions {
+  compression: Compression;
+  chunker: ChunkerParams;
+  workers?: number;
+  zstdLevel?: number;
+}
+
+/** A pool of blob worker threads shared by one backup or restore. */
+export class BlobPool {
+  private readonly workers: WorkerHandle[];
+  private readonly jobs = new Map<number, Job>();
+  private readonly opening = new Map<number, { resolve: (data: Buffer) => void; reject: (error: Error) => void; worker: WorkerHandle }>();
+  private nextJob = 0;
+  private nextRequest = 0;
+  private closed = false;
+
+  constructor(keyring: Keyring, options: BlobPoolOptions) {
+    const config: BlobWorkerConfig = {
+      dataKeys: keyring.allDataKeys(),
+      writeKeyId: keyring.writeKey.id,
+      idKey: keyring.idKey,
+      chunkerSecret: keyring.chunkerSecret,
+      chunker: options.chunker,
+      compression: options.compression,
+      zstdLevel: options.zstdLevel ?? 3,
+    };
+    const count = Math.max(1, options.workers ?? availableParallelism());
+    const url = compiledSiblingUrl(import.meta.url, 'blob-worker.js');
+    this.workers = Array.from({ length: count }, () => {
+      const handle: WorkerHandle = { worker: new Worker(url, { workerData: config }), jobs: 0, sealing: new Map() };
+      handle.worker.on('message', (message: WorkerReply) => this.onReply(handle, message));
+      handle.worker.on('error', (error) => this.failWorker(handle, error));
+      return handle;
+    });
+  }
+
+  /** Chunks a file in a worker thread. */
+  chunkFile(path: Buffer, sink: ChunkSink): Promise<ChunkedContent> {
+    const { job, handle, promise } = this.startJob(sink);
+    this.post(handle, { op: 'file', job, path: exclusive(path) });
+    return promise;
+  }
+
+  /** Chunks a stream (a database dump, a config bundle) in a worker thread. */
+  async chunkStream(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, sink: ChunkSink): Promise<ChunkedContent> {
+    const { job, handle, promise } = this.startJob(sink);
+    this.post(handle, { op: 'stream-start', job });
+    try {
+      for await (const data of stream) {
+        if (this.jobs.get(job)?.failed) break;
+        const own = exclusive(data);
+        this.post(handle, { op: 'stream-data', job, data: own }, [own.buffer]);
+      }
+    } catch (error) {
+      this.post(handle, { op: 'stream-end', job });
+      this.failJob(job, error as Error);
+      await promise.catch(() => undefined);
+      throw error;
+    }
+    this.post(handle, { op: 'stream-end', job });
+    return promise;
+  }
+
+  /** Decrypts, decompresses and checks a blob against its id in a worker thread. */
+  openBlob(id: Buffer, sealed: Buffer): Promise<Buffer> {
+    const req = this.nextRequest++;
+    const handle = this.leastBusy();
+    handle.jobs++;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.opening.set(req, { resolve, reject, worker: handle });
+      const own = exclusive(sealed);
+      this.post(handle, { op: 'open', req, id: exclusive(id), sealed: own }, [own.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((handle) => handle.worker.terminate()));
+  }
+
+  private startJob(sink: ChunkSink): { job: number; handle: WorkerHandle; promise: Promise<ChunkedContent> } {
+    if (this.closed) throw new BackupError('internal', 'blob pool is closed');
+    const job = this.nextJob++;
+    const handle = this.leastBusy();
+    handle.jobs++;
+    const promise = new Promise<ChunkedContent>((resolve, reject) => {
+      this.jobs.set(job, { worker: handle, sink, ids: [], outstanding: 0, resolve, reject });
+    });
+    return { job, handle, promise };
+  }
+
+  private leastBusy(): WorkerHandle {
+    return this.workers.reduce((best, handle) => (handle.jobs < best.jobs ? handle : best));
+  }
+
+  private post(handle: WorkerHandle, message: WorkerRequest, transfer?: ArrayBuffer[]): void {
+    handle.worker.postMessage(message, transfer);
+  }
+
+  private onReply(handle: WorkerHandle, message: WorkerReply): void {
+    switch (message.op) {
+      case 'chunk':
+        return this.onChunk(handle, message.job, message.seq, Buffer.from(message.id), message.size);
+      case 'sealed': {
+        const entry = handle.sealing.get(message.seq)!;
+        handle.sealing.delete(message.seq);
+        const job = this.jobs.get(entry.job);
+        if (!job || job.failed) return;
+        try {
+          job.sink.store(entry.id, Buffer.from(message.sealed.buffer, message.sealed.byteOffset, message.sealed.byteLength), message.rawLength);
+        } catch (error) {
+          return this.failJob(entry.job, error as Error);
+        }
+        job.outstanding--;
+        return this.maybeFinish(entry.job);
+      }
+      case 'done': {
+        const job = this.jobs.get(message.job);
+        if (!job) return;
+        job.doneBytes = message.bytes;
+        return this.maybeFinish(message.job);
+      }
+      case 'failed':
+        return this.failJob(message.job, new SourceError('read_failed', `cannot read file: ${message.code}`, { details: { errno: message.code } }));
+      case 'opened':
+      case 'open-failed': {
+        const request = this.opening.get(message.req)!;
+        this.opening.delete(message.req);
+        request.worker.jobs--;
+        if (message.op === 'opened') request.resolve(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
+        else request.reject(new IntegrityError(message.code.replace(/^integrity\./, ''), message.message));
+        return;
+      }
+    }
+  }
+
+  private onChunk(handle: WorkerHandle, jobId: number, seq: number, id: Buffer, size: number): void {
+    const job = this.jobs.get(jobId);
+    if (!job || job.failed) {
+      this.post(handle, { op: 'drop', seq });
+      return;
+    }
+    const hex = id.toString('hex');
+    job.ids.push(hex);
+    job.outstanding++;
+    job.sink.reserve(hex, size).then(
+      (isNew) => {
+        if (isNew && !job.failed) {
+          handle.sealing.set(seq, { job: jobId, id });
+          this.post(handle, { op: 'seal', seq, id: exclusive(id) });
+        } else {
+          this.post(handle, { op: 'drop', seq });
+          job.outstanding--;
+          this.maybeFinish(jobId);
+        }
+      },
+      (error: Error) => {
+        this.post(handle, { op: 'drop', seq });
+        this.failJob(jobId, error);
+      },
+    );
+  }
+
+  private maybeFinish(jobId: number): void {
+    const job = this.jobs.get(jobId);
+    if (!job || job.doneBytes === undefined || job.outstanding > 0) return;
+    this.jobs.delete(jobId);
+    job.worker.jobs--;
+    job.resolve({ ids: job.ids, bytes: job.doneBytes });
+  }
+
+  private failJob(jobId: number, error: Error): void {
+    const job = this.jobs.get(jobId);
+    if (!job || job.failed) return;
+    job.failed = true;
+    this.jobs.delete(jobId);
+    job.worker.jobs--;
+    job.reject(error);
+  }
+
+  private failWorker(handle: WorkerHandle, error: Error): void {
+    const failure = new BackupError('internal.worker_failed', `blob worker failed: ${error.message}`, { cause: error });
+    for (const [id, job] of this.jobs) if (job.worker === handle) this.failJob(id, failure);
+    for (const [req, request] of this.opening) {
+      if (request.worker !== handle) continue;
+      this.opening.delete(req);
+      request.reject(failure);
+    }
+  }
+}
+
+/**
+ * The bytes in a Uint8Array that owns its whole ArrayBuffer. Posting a view clones its entire backing
+ * buffer — for a blob inside a 16 MiB pack, or a name in Node's 8 KiB pool, far more than the view —
+ * and only an owned buffer can be transferred without copying.
+ */
+function exclusive(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data as Uint8Array<ArrayBuffer>;
+  const copy = new Uint8Array(data.byteLength);
+  copy.set(data);
+  return copy;
+}

@@ -1,0 +1,148 @@
+import { open as openFile } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Compression } from '../domain/backup-types.js';
+import { BackupError } from '../domain/errors.js';
+import { BlobCodec } from './codec.js';
+import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
+import { blobId, open, seal, type DataKey } from './crypto.js';
+import type { WorkerReply, WorkerRequest } from './blob-protocol.js';
+
+/**
+ * A worker thread of the blob pipeline: reads and chunks files, hashes chunks, and — once the main
+ * thread has decided a chunk is new — compresses and seals it; for restores it opens and checks blobs.
+ * The CPU-heavy work runs here so that several cores share it; dedup decisions stay on the main thread,
+ * which owns the index.
+ */
+export interface BlobWorkerConfig {
+  dataKeys: DataKey[];
+  writeKeyId: number;
+  idKey: Uint8Array;
+  chunkerSecret: Uint8Array;
+  chunker: ChunkerParams;
+  compression: Compression;
+  zstdLevel: number;
+}
+
+const READ_SIZE = 4 * 1024 * 1024;
+/** Chunks waiting for the main thread's seal/drop decision before this worker stops reading. */
+const MAX_PENDING = 6;
+
+const config = workerData as BlobWorkerConfig;
+const port = parentPort!;
+const dataKeys = new Map(config.dataKeys.map((k) => [k.id, { id: k.id, key: Buffer.from(k.key) }]));
+const writeKey = dataKeys.get(config.writeKeyId)!;
+const idKey = Buffer.from(config.idKey);
+const gear = gearTable(Buffer.from(config.chunkerSecret));
+const codec = new BlobCodec(config.zstdLevel);
+
+const pending = new Map<number, Buffer>();
+let nextSeq = 0;
+let drained: (() => void) | undefined;
+const streams = new Map<number, { chunker: Chunker; bytes: number }>();
+
+function reply(message: WorkerReply, transfer?: ArrayBuffer[]): void {
+  port.postMessage(message, transfer);
+}
+
+function emitChunk(job: number, chunk: Buffer): void {
+  const seq = nextSeq++;
+  pending.set(seq, chunk);
+  reply({ op: 'chunk', job, seq, id: blobId(idKey, chunk), size: chunk.length });
+}
+
+async function waitForRoom(): Promise<void> {
+  while (pending.size >= MAX_PENDING) await new Promise<void>((resolve) => (drained = resolve));
+}
+
+async function chunkFile(job: number, path: Uint8Array): Promise<void> {
+  const chunker = new Chunker(gear, config.chunker);
+  let bytes = 0;
+  try {
+    const handle = await openFile(Buffer.from(path), 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(READ_SIZE);
+      while (true) {
+        await waitForRoom();
+        const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, null);
+        if (bytesRead === 0) break;
+        bytes += bytesRead;
+        chunker.push(buffer.subarray(0, bytesRead), (chunk) => emitChunk(job, chunk));
+      }
+    } finally {
+      await handle.close();
+    }
+    chunker.finish((chunk) => emitChunk(job, chunk));
+    reply({ op: 'done', job, bytes });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    reply({ op: 'failed', job, code, message: (error as Error).message });
+  }
+}
+
+function handle(message: WorkerRequest): void {
+  switch (message.op) {
+    case 'file':
+      void chunkFile(message.job, message.path);
+      return;
+    case 'stream-start':
+      streams.set(message.job, { chunker: new Chunker(gear, config.chunker), bytes: 0 });
+      return;
+    case 'stream-data': {
+      const stream = streams.get(message.job)!;
+      stream.bytes += message.data.byteLength;
+      stream.chunker.push(message.data, (chunk) => emitChunk(message.job, chunk));
+      return;
+    }
+    case 'stream-end': {
+      const stream = streams.get(message.job)!;
+      streams.delete(message.job);
+      stream.chunker.finish((chunk) => emitChunk(message.job, chunk));
+      reply({ op: 'done', job: message.job, bytes: stream.bytes });
+      return;
+    }
+    case 'seal': {
+      const chunk = take(message.seq);
+      const sealed = seal(writeKey, codec.encode(chunk, config.compression), message.id);
+      reply({ op: 'sealed', seq: message.seq, sealed, rawLength: chunk.length }, [sealed.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'drop':
+      take(message.seq);
+      return;
+    case 'open':
+      openBlob(message.req, message.id, message.sealed);
+      return;
+  }
+}
+
+function take(seq: number): Buffer {
+  const chunk = pending.get(seq)!;
+  pending.delete(seq);
+  if (drained && pending.size < MAX_PENDING) {
+    const wake = drained;
+    drained = undefined;
+    wake();
+  }
+  return chunk;
+}
+
+function openBlob(req: number, id: Uint8Array, sealed: Uint8Array): void {
+  try {
+    const idBuffer = Buffer.from(id);
+    const what = `blob ${idBuffer.toString('hex').slice(0, 16)}`;
+    const plain = codec.decode(open((keyId) => dataKeys.get(keyId), sealed, idBuffer, what), what);
+    if (!blobId(idKey, plain).equals(idBuffer)) {
+      reply({ op: 'open-failed', req, code: 'integrity.blob_id_mismatch', message: `${what} content does not match its id` });
+      return;
+    }
+    // Copy into an exclusively owned buffer so it can be transferred rather than cloned.
+    const out = Buffer.allocUnsafeSlow(plain.length);
+    plain.copy(out);
+    reply({ op: 'opened', req, data: out }, [out.buffer as ArrayBuffer]);
+  } catch (error) {
+    const code = error instanceof BackupError ? error.code : 'integrity.unreadable';
+    reply({ op: 'open-failed', req, code, message: (error as Error).message });
+  }
+}
+
+port.on('message', handle);

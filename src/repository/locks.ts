@@ -1,0 +1,137 @@
+import { hostname } from 'node:os';
+import { LockedError, NotFoundError } from '../domain/errors.js';
+import { randomId } from '../domain/ids.js';
+import type { Clock } from '../ports/clock.js';
+import type { ObjectStorage } from '../ports/object-storage.js';
+import { LAYOUT } from './layout.js';
+
+/**
+ * Lease locks. Backups and restores take *shared* leases, prune and key changes *exclusive* ones. A
+ * lease is an object under `locks/` with an expiry that its holder pushes forward (heartbeat); a holder
+ * that dies simply stops renewing, so its lease expires and nobody ever has to unlock by hand.
+ */
+export type LockKind = 'shared' | 'exclusive';
+
+export interface LockInfo {
+  id: string;
+  kind: LockKind;
+  operation: string;
+  host: string;
+  pid: number;
+  created: string;
+  expires: string;
+  /** A snapshot id this holder intends to write, so concurrent backups pick distinct ids. */
+  reservation?: string;
+}
+
+export interface LockOptions {
+  operation: string;
+  clock: Clock;
+  /** Lease length; renewed every third of it. */
+  ttlMs?: number;
+  /** How long to keep trying while a conflicting lease is live (0: fail at once). */
+  waitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_TTL_MS = 120_000;
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class RepositoryLock {
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly storage: ObjectStorage,
+    private info: LockInfo,
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  static async acquire(storage: ObjectStorage, kind: LockKind, options: LockOptions): Promise<RepositoryLock> {
+    const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    const sleep = options.sleep ?? defaultSleep;
+    const deadline = options.clock.now().getTime() + (options.waitMs ?? 0);
+    while (true) {
+      const now = options.clock.now();
+      const info: LockInfo = {
+        id: `${now.getTime().toString(36)}-${randomId(6)}`,
+        kind,
+        operation: options.operation,
+        host: hostname(),
+        pid: process.pid,
+        created: now.toISOString(),
+        expires: new Date(now.getTime() + ttlMs).toISOString(),
+      };
+      await storage.put(lockKey(info.id), encode(info));
+      const conflict = (await listLiveLocks(storage, options.clock)).find((other) => other.id !== info.id && (kind === 'exclusive' || other.kind === 'exclusive'));
+      if (!conflict) {
+        const lock = new RepositoryLock(storage, info, ttlMs, options.clock);
+        lock.startHeartbeat();
+        return lock;
+      }
+      await storage.delete(lockKey(info.id));
+      if (options.clock.now().getTime() >= deadline) {
+        throw new LockedError(`repository is locked by ${conflict.operation} (${conflict.kind}) on ${conflict.host} pid ${conflict.pid} until ${conflict.expires} unless renewed`, {
+          details: { holder: conflict.operation, kind: conflict.kind, expires: conflict.expires },
+        });
+      }
+      await sleep(500 + Math.random() * 1000);
+    }
+  }
+
+  /** Records a snapshot id this holder will write, visible to other lock holders. */
+  async reserve(snapshotId: string): Promise<void> {
+    this.info = { ...this.info, reservation: snapshotId };
+    await this.storage.put(lockKey(this.info.id), encode(this.info));
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.storage.delete(lockKey(this.info.id));
+  }
+
+  private startHeartbeat(): void {
+    this.timer = setInterval(() => void this.renew(), Math.max(1000, this.ttlMs / 3));
+    this.timer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.released) return;
+    this.info = { ...this.info, expires: new Date(this.clock.now().getTime() + this.ttlMs).toISOString() };
+    // A failed renewal is retried at the next beat; the lease has two more beats before it expires.
+    await this.storage.put(lockKey(this.info.id), encode(this.info)).catch(() => undefined);
+  }
+}
+
+/** Leases that have not expired. Expired ones are removed on the way: their holders are gone. */
+export async function listLiveLocks(storage: ObjectStorage, clock: Clock): Promise<LockInfo[]> {
+  const live: LockInfo[] = [];
+  const now = clock.now().toISOString();
+  for await (const object of storage.list(LAYOUT.locks)) {
+    let info: LockInfo;
+    try {
+      info = JSON.parse((await storage.get(object.key)).toString('utf8')) as LockInfo;
+    } catch (error) {
+      if (error instanceof NotFoundError) continue; // released while we listed
+      throw error;
+    }
+    if (info.expires > now) live.push(info);
+    else await storage.delete(object.key);
+  }
+  return live;
+}
+
+function lockKey(id: string): string {
+  return `${LAYOUT.locks}${id}`;
+}
+
+function encode(info: LockInfo): Buffer {
+  return Buffer.from(JSON.stringify(info));
+}

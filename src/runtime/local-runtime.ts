@@ -1,0 +1,44 @@
+import { access, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { AppDeps } from '../app/deps.js';
+import { SqliteCatalog } from '../catalog/sqlite-catalog.js';
+import { KeyFileKeyProvider, PassphraseKeyProvider } from '../keys/local-key-provider.js';
+import { systemClock } from '../ports/clock.js';
+import type { KeyProvider } from '../ports/key-provider.js';
+import type { Progress } from '../ports/progress.js';
+import { Repository } from '../repository/repository.js';
+import { LocalObjectStorage } from '../storage/local-object-storage.js';
+import { RetryingObjectStorage } from '../storage/retrying-object-storage.js';
+import type { KeySetting, LocalSettings } from './local-settings.js';
+
+export interface LocalRuntimeOptions {
+  progress: Progress;
+  /** The command may create a repository (backup, init): a missing default key file is then created. */
+  mayCreate: boolean;
+}
+
+/**
+ * The composition root of the embedded mode: a local folder repository, a SQLite catalog and a local
+ * key, all under one home directory. A new user needs no configuration at all.
+ */
+export async function localRuntime(settings: LocalSettings, options: LocalRuntimeOptions): Promise<AppDeps> {
+  await mkdir(settings.home, { recursive: true, mode: 0o700 });
+  const storage = new RetryingObjectStorage(new LocalObjectStorage(settings.repository));
+  const keys = await keyProvider(settings.key, options.mayCreate && !(await Repository.exists(storage)));
+  return {
+    storage,
+    keys,
+    catalog: SqliteCatalog.open(settings.catalogPath),
+    clock: systemClock,
+    progress: options.progress,
+    hostname: hostname(),
+  };
+}
+
+export async function keyProvider(setting: KeySetting, mayCreateKeyFile: boolean): Promise<KeyProvider> {
+  if (setting.kind === 'passphrase') return new PassphraseKeyProvider(setting.passphrase);
+  const exists = await access(setting.path).then(() => true, () => false);
+  // Only the default key of a brand-new repository is generated; any other missing key is an error.
+  if (!exists && setting.isDefault && mayCreateKeyFile) return KeyFileKeyProvider.create(setting.path);
+  return new KeyFileKeyProvider(setting.path);
+}

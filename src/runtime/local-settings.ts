@@ -1,0 +1,43 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ValidationError } from '../domain/errors.js';
+
+/** How the local runtime finds its repository, catalog and key. Derived from the environment only. */
+export interface LocalSettings {
+  home: string;
+  /** A folder path (later issues add URLs for remote backends). */
+  repository: string;
+  catalogPath: string;
+  key: KeySetting;
+  logLevel: LogLevel;
+}
+
+export type KeySetting =
+  | { kind: 'passphrase'; passphrase: string; source: string }
+  | { kind: 'key-file'; path: string; /** True when it is the default path, which a first backup may create. */ isDefault: boolean };
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Embedded defaults: everything under CHRONO_BACKUP_HOME (default ~/.chrono-backup). CHRONO_BACKUP_REPO,
+ * then the spec's BACKUP_LOCAL_PATH, choose another repository folder. CHRONO_BACKUP_PASSPHRASE, then
+ * the spec's BACKUP_ENCRYPTION_KEY (used as a passphrase), then CHRONO_BACKUP_KEY_FILE, then the key
+ * file `<home>/key` choose the key.
+ */
+export function localSettings(env: NodeJS.ProcessEnv, overrides: { repository?: string } = {}): LocalSettings {
+  const home = resolve(env.CHRONO_BACKUP_HOME || join(homedir(), '.chrono-backup'));
+  const repository = resolve(overrides.repository || env.CHRONO_BACKUP_REPO || env.BACKUP_LOCAL_PATH || join(home, 'repo'));
+  const level = (env.BACKUP_LOG_LEVEL || env.CHRONO_BACKUP_LOG_LEVEL || 'warn').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ValidationError(`BACKUP_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`, 'BACKUP_LOG_LEVEL');
+  }
+  return { home, repository, catalogPath: join(home, 'catalog.sqlite'), key: keySetting(env, home), logLevel: level as LogLevel };
+}
+
+function keySetting(env: NodeJS.ProcessEnv, home: string): KeySetting {
+  if (env.CHRONO_BACKUP_PASSPHRASE) return { kind: 'passphrase', passphrase: env.CHRONO_BACKUP_PASSPHRASE, source: 'CHRONO_BACKUP_PASSPHRASE' };
+  if (env.BACKUP_ENCRYPTION_KEY) return { kind: 'passphrase', passphrase: env.BACKUP_ENCRYPTION_KEY, source: 'BACKUP_ENCRYPTION_KEY' };
+  if (env.CHRONO_BACKUP_KEY_FILE) return { kind: 'key-file', path: resolve(env.CHRONO_BACKUP_KEY_FILE), isDefault: false };
+  return { kind: 'key-file', path: join(home, 'key'), isDefault: true };
+}

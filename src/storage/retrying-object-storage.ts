@@ -1,0 +1,149 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { BackupError, ValidationError } from '../domain/errors.js';
+import type { ByteRange, ObjectInfo, ObjectStorage } from '../ports/object-storage.js';
+
+/** The storage operations the decorator wraps, as reported to `onRetry`. */
+export type StorageOperation = 'put' | 'get' | 'head' | 'list' | 'delete';
+
+/** What `onRetry` learns about a failed attempt. Carries codes, never error messages, so no secrets leak. */
+export interface RetryInfo {
+  operation: StorageOperation;
+  /** The object key, or the prefix for `list`. */
+  key: string;
+  /** The attempt that just failed, starting at 1. */
+  attempt: number;
+  /** How long the decorator waits before the next attempt. */
+  delayMs: number;
+  /** The BackupError `code` (`storage.busy`), the Node error code (`ECONNRESET`), or `unknown`. */
+  code: string;
+}
+
+export interface RetryOptions {
+  /** Total attempts including the first; at least 1. Default 5. */
+  attempts?: number;
+  /** The backoff cap of the first retry; doubles each retry. Default 200. */
+  baseDelayMs?: number;
+  /** No wait exceeds this. Default 10 000. */
+  maxDelayMs?: number;
+  /** Waits `ms` milliseconds; injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** A number in [0, 1); injectable so tests see exact delays. Default Math.random. */
+  random?: () => number;
+  /** Called before each wait, for logs and metrics. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** Node error codes of a dropped or stalled connection, raised by SDKs that do not wrap them. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * True when trying the same call again may succeed: a BackupError marked `retryable`, or a plain network
+ * error. A BackupError that is not retryable stays permanent even if its cause was a network error,
+ * because the adapter that wrapped it knew better.
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (error instanceof BackupError) return error.retryable;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NETWORK_CODES.has(code);
+}
+
+/**
+ * An ObjectStorage decorator that retries transient failures with exponential backoff and full jitter:
+ * before retry n it waits `random() * min(maxDelayMs, baseDelayMs * 2^(n-1))` milliseconds. Permanent
+ * errors pass through at once; after the last attempt the last error is rethrown unchanged.
+ *
+ * `list` is retried only until its first item arrives: restarting a listing that has already yielded
+ * items would yield them twice, so a later failure reaches the caller, who knows what it has consumed.
+ */
+export class RetryingObjectStorage implements ObjectStorage {
+  readonly location: string;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+
+  constructor(
+    private readonly inner: ObjectStorage,
+    options: RetryOptions = {},
+  ) {
+    this.location = inner.location;
+    this.attempts = options.attempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 200;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    if (!Number.isSafeInteger(this.attempts) || this.attempts < 1) throw new ValidationError('retry attempts must be an integer of at least 1', 'attempts');
+    if (!Number.isFinite(this.baseDelayMs) || this.baseDelayMs < 0) throw new ValidationError('retry baseDelayMs must be a non-negative number', 'baseDelayMs');
+    if (!Number.isFinite(this.maxDelayMs) || this.maxDelayMs < 0) throw new ValidationError('retry maxDelayMs must be a non-negative number', 'maxDelayMs');
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+    this.random = options.random ?? Math.random;
+    this.onRetry = options.onRetry;
+  }
+
+  put(key: string, data: Uint8Array): Promise<void> {
+    return this.withRetry('put', key, () => this.inner.put(key, data));
+  }
+
+  get(key: string, range?: ByteRange): Promise<Buffer> {
+    return this.withRetry('get', key, () => this.inner.get(key, range));
+  }
+
+  head(key: string): Promise<ObjectInfo | undefined> {
+    return this.withRetry('head', key, () => this.inner.head(key));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.withRetry('delete', key, () => this.inner.delete(key));
+  }
+
+  async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    let iterator: AsyncIterator<ObjectInfo> | undefined;
+    let first: IteratorResult<ObjectInfo> | undefined;
+    for (let attempt = 1; first === undefined; attempt++) {
+      try {
+        iterator = this.inner.list(prefix)[Symbol.asyncIterator]();
+        first = await iterator.next();
+      } catch (error) {
+        await this.afterFailure('list', prefix, attempt, error);
+      }
+    }
+    if (first.done === true || iterator === undefined) return;
+    let finished = false;
+    try {
+      yield first.value;
+      while (true) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        yield next.value;
+      }
+      finished = true;
+    } finally {
+      // The consumer stopped early (or the inner listing failed): let the inner listing release its handles.
+      if (!finished) await iterator.return?.().catch(() => undefined);
+    }
+  }
+
+  private async withRetry<T>(operation: StorageOperation, key: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        await this.afterFailure(operation, key, attempt, error);
+      }
+    }
+  }
+
+  /** Rethrows `error` when it is permanent or attempts are used up; otherwise reports and waits. */
+  private async afterFailure(operation: StorageOperation, key: string, attempt: number, error: unknown): Promise<void> {
+    if (attempt >= this.attempts || !isRetryableError(error)) throw error;
+    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    const delayMs = Math.floor(this.random() * cap);
+    this.onRetry?.({ operation, key, attempt, delayMs, code: errorCode(error) });
+    await this.sleep(delayMs);
+  }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'unknown';
+}
