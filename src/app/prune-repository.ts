@@ -2,7 +2,10 @@ import { IntegrityError, ValidationError } from '../domain/errors.js';
 import { LAYOUT, packIdFromKey, packKey, indexKey } from '../repository/layout.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { writeIndexFile } from '../repository/master-index.js';
-import { PackBuilder, type PackEntry } from '../repository/pack.js';
+import { PACK_STAGING_PREFIX, PackFileWriter, type PackEntry } from '../repository/pack.js';
+import { putFromFile } from '../ports/object-storage.js';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { AppDeps } from './deps.js';
@@ -28,6 +31,8 @@ export interface PruneResult {
   bytesFreed: number;
   /** Unreferenced packs kept because they are younger than the grace period. */
   packsKeptForGrace: number;
+  /** Staging files left by runs that died before uploading them. */
+  stagingFilesRemoved: number;
 }
 
 interface PackUse {
@@ -53,7 +58,7 @@ export async function pruneRepository(deps: AppDeps, input: PruneInput): Promise
   return withRepository(deps, { lock: 'exclusive', operation: 'prune', lockWaitMs: input.lockWaitMs ?? 0 }, async (repository) => {
     const used = await usedBlobs(repository);
     const cutoff = deps.clock.now().getTime() - input.graceMs;
-    const result: PruneResult = { dryRun: input.dryRun ?? false, packsDeleted: 0, packsRepacked: 0, packsWritten: 0, orphanPacksDeleted: 0, blobsRemoved: 0, bytesFreed: 0, packsKeptForGrace: 0 };
+    const result: PruneResult = { dryRun: input.dryRun ?? false, packsDeleted: 0, packsRepacked: 0, packsWritten: 0, orphanPacksDeleted: 0, blobsRemoved: 0, bytesFreed: 0, packsKeptForGrace: 0, stagingFilesRemoved: 0 };
 
     const stored = new Map<string, { size: number; modified: Date }>();
     for await (const object of repository.storage.list(LAYOUT.packs)) stored.set(packIdFromKey(object.key), { size: object.size, modified: object.modified });
@@ -101,6 +106,7 @@ export async function pruneRepository(deps: AppDeps, input: PruneInput): Promise
         kept.push(pack);
       }
     }
+    if (!result.dryRun) result.stagingFilesRemoved = await removeStaleStaging(repository.storage.scratchDirectory, cutoff);
     if (result.dryRun || (toDelete.length === 0 && toRepack.length === 0)) return result;
 
     deps.progress.phase('prune', { items: toRepack.length + toDelete.length });
@@ -140,12 +146,12 @@ async function usedBlobs(repository: Repository): Promise<Set<string>> {
 /** Copies the used blobs of partly used packs into new packs. Sealed bytes move as they are. */
 async function repack(repository: Repository, packs: PackUse[], advance: () => void): Promise<{ id: string; entries: PackEntry[] }[]> {
   const written: { id: string; entries: PackEntry[] }[] = [];
-  let builder = new PackBuilder();
+  let builder = new PackFileWriter(repository.storage.scratchDirectory);
   const upload = async () => {
     if (builder.count === 0) return;
-    const pack = builder.finish(repository.keyring.writeKey);
-    builder = new PackBuilder();
-    await repository.storage.put(packKey(pack.id), pack.bytes);
+    const pack = await builder.finish(repository.keyring.writeKey);
+    builder = new PackFileWriter(repository.storage.scratchDirectory);
+    await putFromFile(repository.storage, packKey(pack.id), pack.path);
     written.push({ id: pack.id, entries: pack.entries });
   };
   for (const pack of packs) {
@@ -161,4 +167,17 @@ async function repack(repository: Repository, packs: PackUse[], advance: () => v
   }
   await upload();
   return written;
+}
+
+/** Deletes pack staging files older than the grace period from the storage's scratch directory. */
+async function removeStaleStaging(directory: string | undefined, cutoff: number): Promise<number> {
+  if (!directory) return 0;
+  let removed = 0;
+  for (const name of await readdir(directory).catch(() => [] as string[])) {
+    if (!name.startsWith(PACK_STAGING_PREFIX)) continue;
+    const path = join(directory, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+  }
+  return removed;
 }

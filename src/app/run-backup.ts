@@ -85,6 +85,9 @@ export async function runBackup(deps: AppDeps, input: BackupInput): Promise<Back
         }
         deps.progress.done();
         return { backupId, snapshots, warnings };
+      } catch (error) {
+        await writer.abort();
+        throw error;
       } finally {
         await pool.close();
       }

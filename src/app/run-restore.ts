@@ -94,7 +94,11 @@ export function includeSelector(snapshot: Snapshot, includes: readonly string[])
     let path = include;
     for (const original of snapshot.paths) {
       const parent = original.slice(0, original.lastIndexOf('/'));
-      if (path === original || path.startsWith(`${original}/`)) path = path.slice(parent.length);
+      // Map once: the mapped path (`/b/c/x` for `/a/b/c/x`) may look like another original (`/b/c`).
+      if (path === original || path.startsWith(`${original}/`)) {
+        path = path.slice(parent.length);
+        break;
+      }
     }
     const segments = path.split('/').filter((segment) => segment !== '' && segment !== '.');
     if (segments.includes('..')) throw new ValidationError(`include path "${include}" must not contain ".."`, 'include');

@@ -3,7 +3,7 @@ import { BackupError, ValidationError } from '../domain/errors.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { BlobPool } from '../repository/blob-pool.js';
 import { packIdFromKey, packKey, LAYOUT } from '../repository/layout.js';
-import { packHash, readPackHeader } from '../repository/pack.js';
+import { readPackHeader } from '../repository/pack.js';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { AppDeps } from './deps.js';
@@ -123,7 +123,7 @@ export async function verifyRepository(deps: AppDeps, input: VerifyInput): Promi
   }, (result) => ({ summary: { level: result.level, ok: result.ok, problems: result.problems.length, damagedSnapshots: result.damagedSnapshots } }));
 }
 
-/** Downloads one pack and checks its hash, its header and every blob in it. */
+/** Downloads one pack and authenticates its header and every blob in it. */
 async function checkPack(repository: Repository, pool: BlobPool, pack: string): Promise<{ bytes: number; blobs: number; problems: VerifyProblem[] }> {
   const problems: VerifyProblem[] = [];
   let bytes: Buffer;
@@ -133,7 +133,6 @@ async function checkPack(repository: Repository, pool: BlobPool, pack: string): 
     if (!(error instanceof BackupError)) throw error;
     return { bytes: 0, blobs: 0, problems: [{ code: error.code, message: `pack ${pack} cannot be read: ${error.message}`, pack }] };
   }
-  if (packHash(bytes) !== pack) problems.push({ code: 'pack_hash_mismatch', message: `pack ${pack} content does not match its name (damaged)`, pack });
   let entries;
   try {
     entries = readPackHeader(repository.keyring.lookup, pack, bytes);

@@ -260,7 +260,13 @@ function requireEnv(name: string): string {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
+  // Subcommands copy this setting only when they are created, so it must reach each of them: otherwise
+  // their own usage errors (unknown option, invalid choice, missing --target) exit 1 instead of 2.
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

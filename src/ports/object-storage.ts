@@ -32,6 +32,28 @@ export interface ObjectStorage {
   list(prefix: string): AsyncIterable<ObjectInfo>;
 
   delete(key: string): Promise<void>;
+
+  /**
+   * Optional: stores the local file at `path` under `key` and takes the file over (it is gone
+   * afterwards, moved or deleted). Same atomicity as `put`. Adapters implement it when they can do
+   * better than reading the file into memory: a rename on the same file system, a streamed upload.
+   * Callers use {@link putFromFile}, which falls back to `put`.
+   */
+  putFile?(key: string, path: string): Promise<void>;
+
+  /**
+   * Optional: a local directory where callers may stage files for `putFile` (on the same file system,
+   * so that the move is a rename). Files staged there must be named `.~tmp-…` so `list` never shows them.
+   */
+  readonly scratchDirectory?: string;
+}
+
+/** Stores a local file under `key` through `putFile` when the adapter has it, else through `put`. */
+export async function putFromFile(storage: ObjectStorage, key: string, path: string): Promise<void> {
+  if (storage.putFile) return storage.putFile(key, path);
+  const { readFile, unlink } = await import('node:fs/promises');
+  await storage.put(key, await readFile(path));
+  await unlink(path);
 }
 
 export interface ByteRange {

@@ -15,7 +15,7 @@ import { compiledSiblingUrl } from './worker-url.js';
  */
 export interface ChunkSink {
   reserve(id: string, size: number): Promise<boolean>;
-  store(id: Buffer, sealed: Buffer, rawLength: number): void;
+  store(id: Buffer, sealed: Buffer[], rawLength: number): void;
 }
 
 export interface ChunkedContent {
@@ -53,6 +53,11 @@ export interface BlobPoolOptions {
 /** A pool of blob worker threads shared by one backup or restore. */
 export class BlobPool {
   private readonly workers: WorkerHandle[];
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.workers.length;
+  }
   private readonly jobs = new Map<number, Job>();
   private readonly opening = new Map<number, { resolve: (data: Buffer) => void; reject: (error: Error) => void; worker: WorkerHandle }>();
   private nextJob = 0;
@@ -79,10 +84,10 @@ export class BlobPool {
     });
   }
 
-  /** Chunks a file in a worker thread. */
-  chunkFile(path: Buffer, sink: ChunkSink): Promise<ChunkedContent> {
+  /** Chunks a file in a worker thread; `size` (from stat) sizes its buffers. */
+  chunkFile(path: Buffer, size: number, sink: ChunkSink): Promise<ChunkedContent> {
     const { job, handle, promise } = this.startJob(sink);
-    this.post(handle, { op: 'file', job, path: exclusive(path) });
+    this.post(handle, { op: 'file', job, path: exclusive(path), size });
     return promise;
   }
 
@@ -153,7 +158,7 @@ export class BlobPool {
         const job = this.jobs.get(entry.job);
         if (!job || job.failed) return;
         try {
-          job.sink.store(entry.id, Buffer.from(message.sealed.buffer, message.sealed.byteOffset, message.sealed.byteLength), message.rawLength);
+          job.sink.store(entry.id, message.parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength)), message.rawLength);
         } catch (error) {
           return this.failJob(entry.job, error as Error);
         }

@@ -1,6 +1,6 @@
 /** Messages between the main thread and blob worker threads (see blob-worker.ts). */
 export type WorkerRequest =
-  | { op: 'file'; job: number; path: Uint8Array }
+  | { op: 'file'; job: number; path: Uint8Array; size: number }
   | { op: 'stream-start'; job: number }
   | { op: 'stream-data'; job: number; data: Uint8Array }
   | { op: 'stream-end'; job: number }
@@ -12,6 +12,6 @@ export type WorkerReply =
   | { op: 'chunk'; job: number; seq: number; id: Uint8Array; size: number }
   | { op: 'done'; job: number; bytes: number }
   | { op: 'failed'; job: number; code: string; message: string }
-  | { op: 'sealed'; seq: number; sealed: Uint8Array; rawLength: number }
+  | { op: 'sealed'; seq: number; parts: Uint8Array[]; rawLength: number }
   | { op: 'opened'; req: number; data: Uint8Array }
   | { op: 'open-failed'; req: number; code: string; message: string };

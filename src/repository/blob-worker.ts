@@ -4,7 +4,9 @@ import type { Compression } from '../domain/backup-types.js';
 import { BackupError } from '../domain/errors.js';
 import { BlobCodec } from './codec.js';
 import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
-import { blobId, open, seal, type DataKey } from './crypto.js';
+import { blobId, open, sealParts, type DataKey } from './crypto.js';
+import { BufferPool } from '../util/buffer-pool.js';
+import { collectEvery, fullCollector } from '../util/gc.js';
 import type { WorkerReply, WorkerRequest } from './blob-protocol.js';
 
 /**
@@ -23,9 +25,9 @@ export interface BlobWorkerConfig {
   zstdLevel: number;
 }
 
-const READ_SIZE = 4 * 1024 * 1024;
-/** Chunks waiting for the main thread's seal/drop decision before this worker stops reading. */
-const MAX_PENDING = 6;
+const READ_SIZE = 1024 * 1024;
+/** Bytes of chunks waiting for the main thread's seal/drop decision before this worker stops reading. */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
 const config = workerData as BlobWorkerConfig;
 const port = parentPort!;
@@ -34,10 +36,16 @@ const writeKey = dataKeys.get(config.writeKeyId)!;
 const idKey = Buffer.from(config.idKey);
 const gear = gearTable(Buffer.from(config.chunkerSecret));
 const codec = new BlobCodec(config.zstdLevel);
+const chunkBuffers = new BufferPool(8 * 1024 * 1024);
+// Compressed and encrypted outputs die young but in bulk; collecting on a byte budget keeps memory flat.
+const allocated = collectEvery(16 * 1024 * 1024, fullCollector());
+const allocateChunk = (size: number) => chunkBuffers.take(size);
 
 const pending = new Map<number, Buffer>();
+let pendingBytes = 0;
 let nextSeq = 0;
-let drained: (() => void) | undefined;
+/** Every read loop waiting for room: several files are chunked at once in one worker, so one slot is not enough. */
+let drained: (() => void)[] = [];
 const streams = new Map<number, { chunker: Chunker; bytes: number }>();
 
 function reply(message: WorkerReply, transfer?: ArrayBuffer[]): void {
@@ -47,23 +55,25 @@ function reply(message: WorkerReply, transfer?: ArrayBuffer[]): void {
 function emitChunk(job: number, chunk: Buffer): void {
   const seq = nextSeq++;
   pending.set(seq, chunk);
+  pendingBytes += chunk.length;
   reply({ op: 'chunk', job, seq, id: blobId(idKey, chunk), size: chunk.length });
 }
 
 async function waitForRoom(): Promise<void> {
-  while (pending.size >= MAX_PENDING) await new Promise<void>((resolve) => (drained = resolve));
+  while (pendingBytes >= MAX_PENDING_BYTES) await new Promise<void>((resolve) => drained.push(resolve));
 }
 
-async function chunkFile(job: number, path: Uint8Array): Promise<void> {
-  const chunker = new Chunker(gear, config.chunker);
+async function chunkFile(job: number, path: Uint8Array, sizeHint: number): Promise<void> {
+  const chunker = new Chunker(gear, config.chunker, sizeHint, allocateChunk);
   let bytes = 0;
   try {
     const handle = await openFile(Buffer.from(path), 'r');
     try {
-      const buffer = Buffer.allocUnsafe(READ_SIZE);
+      // One byte more than expected, so a file read whole ends with a zero-length read, not a second buffer.
+      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sizeHint + 1));
       while (true) {
         await waitForRoom();
-        const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, null);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
         if (bytesRead === 0) break;
         bytes += bytesRead;
         chunker.push(buffer.subarray(0, bytesRead), (chunk) => emitChunk(job, chunk));
@@ -82,10 +92,10 @@ async function chunkFile(job: number, path: Uint8Array): Promise<void> {
 function handle(message: WorkerRequest): void {
   switch (message.op) {
     case 'file':
-      void chunkFile(message.job, message.path);
+      void chunkFile(message.job, message.path, message.size);
       return;
     case 'stream-start':
-      streams.set(message.job, { chunker: new Chunker(gear, config.chunker), bytes: 0 });
+      streams.set(message.job, { chunker: new Chunker(gear, config.chunker, undefined, allocateChunk), bytes: 0 });
       return;
     case 'stream-data': {
       const stream = streams.get(message.job)!;
@@ -102,12 +112,14 @@ function handle(message: WorkerRequest): void {
     }
     case 'seal': {
       const chunk = take(message.seq);
-      const sealed = seal(writeKey, codec.encode(chunk, config.compression), message.id);
-      reply({ op: 'sealed', seq: message.seq, sealed, rawLength: chunk.length }, [sealed.buffer as ArrayBuffer]);
+      const parts = sealParts(writeKey, codec.encodeParts(chunk, config.compression), message.id);
+      chunkBuffers.release(chunk);
+      allocated(chunk.length);
+      reply({ op: 'sealed', seq: message.seq, parts, rawLength: chunk.length }, parts.filter(ownsItsMemory).map((part) => part.buffer as ArrayBuffer));
       return;
     }
     case 'drop':
-      take(message.seq);
+      chunkBuffers.release(take(message.seq));
       return;
     case 'open':
       openBlob(message.req, message.id, message.sealed);
@@ -118,10 +130,11 @@ function handle(message: WorkerRequest): void {
 function take(seq: number): Buffer {
   const chunk = pending.get(seq)!;
   pending.delete(seq);
-  if (drained && pending.size < MAX_PENDING) {
-    const wake = drained;
-    drained = undefined;
-    wake();
+  pendingBytes -= chunk.length;
+  if (drained.length > 0 && pendingBytes < MAX_PENDING_BYTES) {
+    const waiting = drained;
+    drained = [];
+    for (const wake of waiting) wake();
   }
   return chunk;
 }
@@ -143,6 +156,11 @@ function openBlob(req: number, id: Uint8Array, sealed: Uint8Array): void {
     const code = error instanceof BackupError ? error.code : 'integrity.unreadable';
     reply({ op: 'open-failed', req, code, message: (error as Error).message });
   }
+}
+
+/** Large buffers that own their memory move to the main thread without a copy. */
+function ownsItsMemory(part: Buffer): boolean {
+  return part.length >= 64 * 1024 && part.byteOffset === 0 && part.byteLength === part.buffer.byteLength;
 }
 
 port.on('message', handle);

@@ -1,11 +1,17 @@
+import { unlink } from 'node:fs/promises';
 import { BackupError } from '../domain/errors.js';
+import { collectEvery, fullCollector } from '../util/gc.js';
 import type { ChunkSink } from './blob-pool.js';
 import { BlobCodec } from './codec.js';
 import { blobId, seal } from './crypto.js';
 import { packKey } from './layout.js';
 import { writeIndexFile } from './master-index.js';
-import { PackBuilder, type BlobType, type PackEntry } from './pack.js';
+import { PackFileWriter, type BlobType, type PackEntry } from './pack.js';
+import { putFromFile } from '../ports/object-storage.js';
 import type { Repository } from './repository.js';
+
+/** Sealed bytes waiting for the staging file before reading pauses: keeps memory flat on slow disks. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 export interface BlobWriterOptions {
   /** Packs uploading at once; more hides latency of remote backends at the cost of memory. */
@@ -29,13 +35,15 @@ export interface WriterStats {
 export class BlobWriter implements ChunkSink {
   readonly stats: WriterStats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
   private readonly reserved = new Set<string>();
-  private readonly packers: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
+  private readonly packers: Record<BlobType, PackFileWriter>;
   private readonly uploads = new Set<Promise<void>>();
   private readonly unindexed: { id: string; entries: PackEntry[] }[] = [];
   private indexing: Promise<void> = Promise.resolve();
   private readonly codec = new BlobCodec();
   private failure: Error | undefined;
   private readonly uploadConcurrency: number;
+  /** Sealed blobs arrive from worker threads as large short-lived buffers; see util/gc.ts. */
+  private readonly collectGarbage = collectEvery(32 * 1024 * 1024, fullCollector());
   private readonly indexEvery: number;
   private waiters: (() => void)[] = [];
 
@@ -43,8 +51,9 @@ export class BlobWriter implements ChunkSink {
     private readonly repository: Repository,
     options: BlobWriterOptions = {},
   ) {
-    this.uploadConcurrency = options.uploadConcurrency ?? 3;
+    this.uploadConcurrency = options.uploadConcurrency ?? 2;
     this.indexEvery = options.indexEvery ?? 32;
+    this.packers = { data: this.newPacker(), tree: this.newPacker() };
   }
 
   /** True when the blob must be stored; waits while uploads are saturated (backpressure). */
@@ -52,15 +61,16 @@ export class BlobWriter implements ChunkSink {
     this.throwIfFailed();
     if (this.reserved.has(id) || this.repository.index.has(id)) return false;
     this.reserved.add(id);
-    while (this.uploads.size >= this.uploadConcurrency) {
+    while (this.uploads.size >= this.uploadConcurrency || this.queuedBytes() > MAX_QUEUED_BYTES) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
       this.throwIfFailed();
     }
     return true;
   }
 
-  store(id: Buffer, sealed: Buffer, rawLength: number): void {
+  store(id: Buffer, sealed: Buffer[], rawLength: number): void {
     this.add('data', id, sealed, rawLength);
+    this.collectGarbage(rawLength);
   }
 
   /** Stores a small blob (a tree, a manifest) sealed on this thread; returns its id. */
@@ -84,22 +94,45 @@ export class BlobWriter implements ChunkSink {
     this.throwIfFailed();
   }
 
-  private add(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): void {
+  /** Removes the staging files of packs not yet uploaded (after a failed run). */
+  async abort(): Promise<void> {
+    this.failure ??= new BackupError('aborted', 'backup aborted');
+    await Promise.allSettled([this.packers.data.abort(), this.packers.tree.abort(), ...this.uploads]);
+  }
+
+  private add(type: BlobType, id: Buffer, sealed: Buffer | Buffer[], rawLength: number): void {
     const packer = this.packers[type];
+    const before = packer.byteLength;
     packer.add(type, id, sealed, rawLength);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += rawLength;
-    this.stats.bytesStored += sealed.length;
+    this.stats.bytesStored += packer.byteLength - before;
     if (packer.byteLength >= this.repository.config.packSize) this.startUpload(type);
+  }
+
+  private newPacker(): PackFileWriter {
+    return new PackFileWriter(this.repository.storage.scratchDirectory, () => this.wakeAll());
+  }
+
+  private queuedBytes(): number {
+    return this.packers.data.queuedBytes + this.packers.tree.queuedBytes;
   }
 
   private startUpload(type: BlobType): void {
     const packer = this.packers[type];
-    this.packers[type] = new PackBuilder();
-    const pack = packer.finish(this.repository.keyring.writeKey);
-    const upload = this.repository.storage
-      .put(packKey(pack.id), pack.bytes)
-      .then(() => {
+    this.packers[type] = this.newPacker();
+    const upload = packer
+      .finish(this.repository.keyring.writeKey)
+      .then(async (pack) => {
+        try {
+          await putFromFile(this.repository.storage, packKey(pack.id), pack.path);
+        } catch (error) {
+          await unlink(pack.path).catch(() => undefined);
+          throw error;
+        }
+        return pack;
+      })
+      .then((pack) => {
         this.stats.packsWritten++;
         this.repository.index.addPack(pack.id, pack.entries);
         this.unindexed.push({ id: pack.id, entries: pack.entries });
@@ -110,7 +143,7 @@ export class BlobWriter implements ChunkSink {
       })
       .finally(() => {
         this.uploads.delete(upload);
-        this.wakeOne();
+        this.wakeAll();
       });
     this.uploads.add(upload);
   }
@@ -128,7 +161,7 @@ export class BlobWriter implements ChunkSink {
     });
   }
 
-  private wakeOne(): void {
+  private wakeAll(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();

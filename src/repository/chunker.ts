@@ -37,7 +37,7 @@ function topBitsMask(bits: number): number {
  * `finish`. Emitted buffers are fresh copies the caller owns. Memory is bounded by `maxSize`.
  */
 export class Chunker {
-  private readonly buffer: Buffer;
+  private buffer: Buffer;
   private readonly maskSmall: number;
   private readonly maskLarge: number;
   /** Bytes of the current chunk held in `buffer` (the chunk always starts at offset 0). */
@@ -46,12 +46,19 @@ export class Chunker {
   private scanned = 0;
   private hash = 0;
 
+  /**
+   * @param sizeHint expected input size: the buffer starts that small (small files are the common
+   * case) and grows up to `maxSize` only if more arrives.
+   * @param allocate where emitted chunks are copied to (a pool, so chunk buffers are reused)
+   */
   constructor(
     private readonly gear: Int32Array,
     private readonly params: ChunkerParams = DEFAULT_CHUNKER_PARAMS,
+    sizeHint: number = params.maxSize,
+    private readonly allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafeSlow(size),
   ) {
     validateParams(params);
-    this.buffer = Buffer.allocUnsafe(params.maxSize);
+    this.buffer = Buffer.allocUnsafe(Math.min(params.maxSize, Math.max(64 * 1024, sizeHint)));
     // Normalised chunking: a harder condition before the average size and an easier one after it
     // narrows the size distribution around the average.
     const avgBits = Math.round(Math.log2(params.avgSize));
@@ -62,13 +69,20 @@ export class Chunker {
   push(data: Uint8Array, emit: (chunk: Buffer) => void): void {
     let offset = 0;
     while (offset < data.length) {
-      const room = this.params.maxSize - this.length;
+      if (this.length === this.buffer.length && this.buffer.length < this.params.maxSize) this.grow();
+      const room = this.buffer.length - this.length;
       const take = Math.min(room, data.length - offset);
       this.buffer.set(data.subarray(offset, offset + take), this.length);
       this.length += take;
       offset += take;
       this.cutAll(emit);
     }
+  }
+
+  private grow(): void {
+    const larger = Buffer.allocUnsafe(Math.min(this.params.maxSize, this.buffer.length * 2));
+    this.buffer.copy(larger, 0, 0, this.length);
+    this.buffer = larger;
   }
 
   finish(emit: (chunk: Buffer) => void): void {
@@ -115,7 +129,7 @@ export class Chunker {
   }
 
   private emitChunk(size: number, emit: (chunk: Buffer) => void): void {
-    const chunk = Buffer.allocUnsafeSlow(size);
+    const chunk = this.allocate(size);
     this.buffer.copy(chunk, 0, 0, size);
     const rest = this.length - size;
     if (rest > 0) this.buffer.copyWithin(0, size, this.length);

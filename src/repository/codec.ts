@@ -28,14 +28,20 @@ export class BlobCodec {
 
   /** Returns `codec byte | payload`, falling back to `none` where compression does not pay. */
   encode(raw: Uint8Array, compression: Compression): Buffer {
+    return Buffer.concat(this.encodeParts(raw, compression));
+  }
+
+  /** The same as two parts, the codec byte and the payload (`raw` itself when stored uncompressed). */
+  encodeParts(raw: Uint8Array, compression: Compression): [Buffer, Uint8Array] {
     if (compression !== 'none' && raw.length >= 64 && this.worthTrying(raw)) {
       const packed = this.compress(raw, compression);
-      if (packed.length < raw.length * WORTHWHILE_RATIO) return withCodec(CODEC[compression], packed);
+      if (packed.length < raw.length * WORTHWHILE_RATIO) return [CODEC_BYTES[compression], packed];
     }
-    return withCodec(CODEC.none, raw);
+    return [CODEC_BYTES.none, raw];
   }
 
   decode(encoded: Uint8Array, what: string): Buffer {
+    if (encoded.byteLength === 0) throw new IntegrityError('malformed', `${what} is empty: it has no codec byte`);
     const payload = Buffer.from(encoded.buffer, encoded.byteOffset + 1, encoded.byteLength - 1);
     try {
       switch (encoded[0]) {
@@ -73,9 +79,9 @@ export class BlobCodec {
   }
 }
 
-function withCodec(codec: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(payload.length + 1);
-  out[0] = codec;
-  out.set(payload, 1);
-  return out;
-}
+const CODEC_BYTES: Record<Compression, Buffer> = {
+  none: Buffer.from([CODEC.none]),
+  gzip: Buffer.from([CODEC.gzip]),
+  lz4: Buffer.from([CODEC.lz4]),
+  zstd: Buffer.from([CODEC.zstd]),
+};

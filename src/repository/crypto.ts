@@ -22,22 +22,28 @@ export interface DataKey {
 /** Finds a data key by id; the keyring implements it. */
 export type DataKeyLookup = (id: number) => DataKey | undefined;
 
-export function seal(dataKey: DataKey, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+/**
+ * Seals plaintext given in parts (a codec byte and a payload, say) and returns the sealed object in
+ * parts: header, ciphertext pieces, tag. Nothing is copied; a caller that writes or transfers the parts
+ * avoids allocating the whole object twice.
+ */
+export function sealParts(dataKey: DataKey, plaintext: readonly Uint8Array[], aad: Uint8Array): Buffer[] {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', dataKey.key, nonce);
   cipher.setAAD(aad);
-  // Never from Node's shared pool: worker threads transfer this buffer's memory to the main thread.
-  const out = Buffer.allocUnsafeSlow(HEADER + plaintext.length + TAG);
-  out[0] = SEAL_VERSION;
-  out.writeUInt32BE(dataKey.id, 1);
-  nonce.copy(out, 5);
-  // update() into a fresh buffer then copy: node offers no in-place GCM; one copy is cheap next to AES.
-  const body = cipher.update(plaintext);
-  body.copy(out, HEADER);
+  const header = Buffer.alloc(HEADER);
+  header[0] = SEAL_VERSION;
+  header.writeUInt32BE(dataKey.id, 1);
+  nonce.copy(header, 5);
+  const out = [header];
+  for (const part of plaintext) if (part.length > 0) out.push(cipher.update(part));
   const tail = cipher.final();
-  if (tail.length > 0) tail.copy(out, HEADER + body.length);
-  cipher.getAuthTag().copy(out, HEADER + plaintext.length);
+  out.push(tail.length > 0 ? Buffer.concat([tail, cipher.getAuthTag()]) : cipher.getAuthTag());
   return out;
+}
+
+export function seal(dataKey: DataKey, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(dataKey, [plaintext], aad));
 }
 
 export function open(keys: DataKeyLookup, sealed: Uint8Array, aad: Uint8Array, what: string): Buffer {

@@ -130,7 +130,11 @@ export class Keyring {
     do id = randomBytes(4).readUInt32BE(0);
     while (id === KEYRING_KEY_ID || this.dataKeys.has(id));
     const key = randomBytes(32);
-    const stored: StoredDataKey = { id, created: now.toISOString(), key: key.toString('base64') };
+    // writeKey picks the newest `created`: keep it strictly after every existing key, so a rotation in the
+    // same millisecond (or after the clock stepped back) still makes the new key the write key.
+    let created = now.getTime();
+    for (const existing of this.dataKeys.values()) created = Math.max(created, Date.parse(existing.created) + 1);
+    const stored: StoredDataKey = { id, created: new Date(created).toISOString(), key: key.toString('base64') };
     const name = formatKeyId(id);
     const sealed = seal(this.keyringKey(), Buffer.from(JSON.stringify(stored)), dataKeyAad(name));
     await storage.put(`${LAYOUT.dataKeys}${name}`, sealed);

@@ -40,6 +40,12 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class RepositoryLock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+  /**
+   * Writes of the lease object (heartbeat, reservation, release) run one at a time, in order, each with
+   * the latest info: a slow heartbeat can then neither drop a newer reservation nor recreate the object
+   * after release deleted it.
+   */
+  private writes: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly storage: ObjectStorage,
@@ -87,14 +93,20 @@ export class RepositoryLock {
   /** Records a snapshot id this holder will write, visible to other lock holders. */
   async reserve(snapshotId: string): Promise<void> {
     this.info = { ...this.info, reservation: snapshotId };
-    await this.storage.put(lockKey(this.info.id), encode(this.info));
+    await this.serialize(() => this.storage.put(lockKey(this.info.id), encode(this.info)));
   }
 
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
-    await this.storage.delete(lockKey(this.info.id));
+    await this.serialize(() => this.storage.delete(lockKey(this.info.id)));
+  }
+
+  private serialize(write: () => Promise<void>): Promise<void> {
+    const done = this.writes.then(write);
+    this.writes = done.catch(() => undefined);
+    return done;
   }
 
   private startHeartbeat(): void {
@@ -106,7 +118,9 @@ export class RepositoryLock {
     if (this.released) return;
     this.info = { ...this.info, expires: new Date(this.clock.now().getTime() + this.ttlMs).toISOString() };
     // A failed renewal is retried at the next beat; the lease has two more beats before it expires.
-    await this.storage.put(lockKey(this.info.id), encode(this.info)).catch(() => undefined);
+    await this.serialize(async () => {
+      if (!this.released) await this.storage.put(lockKey(this.info.id), encode(this.info));
+    }).catch(() => undefined);
   }
 }
 

@@ -2,7 +2,8 @@ import { IntegrityError } from '../domain/errors.js';
 import type { ObjectStorage } from '../ports/object-storage.js';
 import { open, seal, type DataKey, type DataKeyLookup } from './crypto.js';
 import { indexKey, LAYOUT, lastSegment } from './layout.js';
-import { packHash, type BlobType, type PackEntry } from './pack.js';
+import { createHash } from 'node:crypto';
+import type { BlobType, PackEntry } from './pack.js';
 import { mapLimit } from '../util/concurrency.js';
 
 /**
@@ -85,7 +86,7 @@ export class MasterIndex {
 
 export async function readIndexFile(storage: ObjectStorage, keys: DataKeyLookup, id: string): Promise<IndexFile> {
   const sealed = await storage.get(indexKey(id));
-  if (packHash(sealed) !== id) throw new IntegrityError('index_hash', `index file ${id} is damaged: its content does not match its name`);
+  if (sha256Hex(sealed) !== id) throw new IntegrityError('index_hash', `index file ${id} is damaged: its content does not match its name`);
   return JSON.parse(open(keys, sealed, INDEX_AAD, `index file ${id}`).toString('utf8')) as IndexFile;
 }
 
@@ -102,7 +103,12 @@ export async function writeIndexFile(
     ...(supersedes && supersedes.length > 0 ? { supersedes } : {}),
   };
   const sealed = seal(dataKey, Buffer.from(JSON.stringify(content)), INDEX_AAD);
-  const id = packHash(sealed);
+  const id = sha256Hex(sealed);
   await storage.put(indexKey(id), sealed);
   return id;
+}
+
+/** Index files are named by the SHA-256 of their sealed bytes: small, and checkable without keys. */
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

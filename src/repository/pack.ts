@@ -1,13 +1,16 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IntegrityError } from '../domain/errors.js';
-import { open, seal, type DataKey, type DataKeyLookup } from './crypto.js';
+import { open as openSealed, seal, type DataKey, type DataKeyLookup } from './crypto.js';
 
 /**
  * Packs: many sealed blobs appended into one object of ~16 MiB, so a gigabyte costs tens of PUTs, not
  * thousands. Layout: `blob records | sealed header | header length (u32 LE)`. The header lists each
  * blob (type, id, offset, length, plaintext length) and is itself sealed, so a pack reveals neither
- * content nor blob ids. A pack's id is the SHA-256 of its bytes, which lets anyone check a pack's
- * integrity from its name without keys.
+ * content nor blob ids. Pack ids are random: every record and the header are authenticated, which
+ * detects any change to a pack, so hashing whole packs would only cost time.
  */
 export type BlobType = 'data' | 'tree';
 
@@ -21,22 +24,62 @@ export interface PackEntry {
   rawLength: number;
 }
 
+export interface FinishedPack {
+  id: string;
+  /** The staged pack file, to be moved into storage. */
+  path: string;
+  size: number;
+  entries: PackEntry[];
+}
+
 const ENTRY_SIZE = 1 + 32 + 4 + 4 + 4;
 const HEADER_AAD = Buffer.from('pack-header');
 const TYPE_CODE: Record<BlobType, number> = { data: 0, tree: 1 };
+/** Small records are gathered and written together: one syscall per megabyte, not per tree blob. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
-/** Accumulates sealed blobs until the pack is big enough to upload. */
-export class PackBuilder {
-  private readonly parts: Buffer[] = [];
-  private readonly entries: PackEntry[] = [];
-  private size = 0;
+/** Staging files of packs start with this; a crashed run may leave some behind for prune to remove. */
+export const PACK_STAGING_PREFIX = '.~tmp-pack-';
 
-  add(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): void {
-    this.entries.push({ type, id, offset: this.size, length: sealed.length, rawLength });
-    this.parts.push(sealed);
-    this.size += sealed.length;
+/**
+ * Builds a pack in a staging file as blobs arrive, so memory holds at most one write batch per pack
+ * however large packs are. Writes are queued in order; `finish` waits for them.
+ */
+export class PackFileWriter {
+  private readonly entries: PackEntry[] = [];
+  private readonly path: string;
+  private handle: Promise<FileHandle> | undefined;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+  private size = 0;
+  /** Bytes accepted but not yet handed to the file system: what backpressure watches. */
+  queuedBytes = 0;
+
+  /**
+   * @param directory where the staging file goes (the storage's scratch directory when it has one)
+   * @param onWritten called after each batch reaches the file system, to release backpressure
+   */
+  constructor(
+    private readonly directory: string = tmpdir(),
+    private readonly onWritten: () => void = () => undefined,
+  ) {
+    this.path = join(directory, `${PACK_STAGING_PREFIX}${randomBytes(12).toString('hex')}`);
+  }
+
+  /** Appends one sealed blob, given whole or in parts. */
+  add(type: BlobType, id: Buffer, sealed: Buffer | readonly Buffer[], rawLength: number): void {
+    const parts = Buffer.isBuffer(sealed) ? [sealed] : sealed;
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
+    this.entries.push({ type, id, offset: this.size, length, rawLength });
+    this.size += length;
+    this.batch.push(...parts);
+    this.batchBytes += length;
+    this.queuedBytes += length;
+    if (this.batchBytes >= WRITE_BATCH_BYTES) this.flushBatch();
   }
 
   get byteLength(): number {
@@ -47,8 +90,8 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  /** Seals the header and returns the pack bytes, its id and its entries. */
-  finish(dataKey: DataKey): { id: string; bytes: Buffer; entries: PackEntry[] } {
+  /** Appends the sealed header and trailer and closes the staging file. */
+  async finish(dataKey: DataKey): Promise<FinishedPack> {
     const header = Buffer.allocUnsafe(this.entries.length * ENTRY_SIZE);
     this.entries.forEach((entry, i) => {
       const at = i * ENTRY_SIZE;
@@ -61,9 +104,46 @@ export class PackBuilder {
     const sealedHeader = seal(dataKey, header, HEADER_AAD);
     const trailer = Buffer.allocUnsafe(4);
     trailer.writeUInt32LE(sealedHeader.length, 0);
-    const bytes = Buffer.concat([...this.parts, sealedHeader, trailer]);
-    const id = createHash('sha256').update(bytes).digest('hex');
-    return { id, bytes, entries: this.entries };
+    this.batch.push(sealedHeader, trailer);
+    this.flushBatch();
+    await this.writes;
+    const handle = await this.file();
+    await handle.close();
+    if (this.failure) {
+      await unlink(this.path).catch(() => undefined);
+      throw this.failure;
+    }
+    return { id: randomBytes(32).toString('hex'), path: this.path, size: this.size + sealedHeader.length + 4, entries: this.entries };
+  }
+
+  /** Drops the staging file (after a failure). */
+  async abort(): Promise<void> {
+    await this.writes;
+    if (this.handle) await (await this.handle).close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+
+  private flushBatch(): void {
+    const parts = this.batch;
+    const bytes = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.writes = this.writes.then(async () => {
+      if (this.failure) return;
+      try {
+        await (await this.file()).writev(parts);
+      } catch (error) {
+        this.failure = error as Error;
+      } finally {
+        this.queuedBytes -= bytes;
+        this.onWritten();
+      }
+    });
+  }
+
+  private file(): Promise<FileHandle> {
+    this.handle ??= mkdir(this.directory, { recursive: true, mode: 0o700 }).then(() => open(this.path, 'wx', 0o600));
+    return this.handle;
   }
 }
 
@@ -73,7 +153,7 @@ export function readPackHeader(keys: DataKeyLookup, packId: string, bytes: Buffe
   const headerLength = bytes.readUInt32LE(bytes.length - 4);
   const headerStart = bytes.length - 4 - headerLength;
   if (headerStart < 0) throw new IntegrityError('pack_truncated', `pack ${packId} is truncated`);
-  const header = open(keys, bytes.subarray(headerStart, bytes.length - 4), HEADER_AAD, `pack ${packId} header`);
+  const header = openSealed(keys, bytes.subarray(headerStart, bytes.length - 4), HEADER_AAD, `pack ${packId} header`);
   if (header.length % ENTRY_SIZE !== 0) throw new IntegrityError('pack_header', `pack ${packId} header is malformed`);
   const entries: PackEntry[] = [];
   for (let at = 0; at < header.length; at += ENTRY_SIZE) {
@@ -88,8 +168,4 @@ export function readPackHeader(keys: DataKeyLookup, packId: string, bytes: Buffe
     entries.push(entry);
   }
   return entries;
-}
-
-export function packHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -30,7 +30,8 @@ export function localSettings(env: NodeJS.ProcessEnv, overrides: { repository?: 
   const repository = resolve(overrides.repository || env.CHRONO_BACKUP_REPO || env.BACKUP_LOCAL_PATH || join(home, 'repo'));
   const level = (env.BACKUP_LOG_LEVEL || env.CHRONO_BACKUP_LOG_LEVEL || 'warn').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ValidationError(`BACKUP_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`, 'BACKUP_LOG_LEVEL');
+    const variable = env.BACKUP_LOG_LEVEL ? 'BACKUP_LOG_LEVEL' : 'CHRONO_BACKUP_LOG_LEVEL';
+    throw new ValidationError(`${variable} must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`, variable);
   }
   return { home, repository, catalogPath: join(home, 'catalog.sqlite'), key: keySetting(env, home), logLevel: level as LogLevel };
 }

@@ -16,8 +16,8 @@ export interface FileTreeBackupDeps {
   pool: BlobPool;
   progress: Progress;
   exclude: ExcludeMatcher;
-  /** Files read at once: enough to keep every worker busy while others wait on I/O. */
-  filesInFlight?: number;
+  /** Small files read at once: enough to hide per-file latency. Large files go one per worker. */
+  smallFilesInFlight?: number;
 }
 
 export interface FileTreeResult {
@@ -30,6 +30,7 @@ export interface FileTreeResult {
 }
 
 const SLASH = Buffer.from('/');
+const LARGE_FILE_BYTES = 1024 * 1024;
 
 /**
  * Walks file trees and stores them: content through the blob pool, one tree blob per directory.
@@ -37,12 +38,16 @@ const SLASH = Buffer.from('/');
  * without being read.
  */
 export class FileTreeBackup {
-  private readonly slots: Semaphore;
+  private readonly smallSlots: Semaphore;
+  private readonly largeSlots: Semaphore;
   private readonly hardLinks = new Map<string, Promise<ChunkedContent>>();
   private readonly result: Omit<FileTreeResult, 'tree'> = { items: 0, totalBytes: 0, bytesRead: 0, warnings: [] };
 
   constructor(private readonly deps: FileTreeBackupDeps) {
-    this.slots = new Semaphore(deps.filesInFlight ?? 12);
+    this.smallSlots = new Semaphore(deps.smallFilesInFlight ?? 16);
+    // Each large file holds a chunker buffer of up to the maximum chunk size: one per worker keeps
+    // every core busy and memory flat.
+    this.largeSlots = new Semaphore(deps.pool.size);
   }
 
   /** Backs up `paths` as the entries of one root tree, named by their base names. */
@@ -106,8 +111,9 @@ export class FileTreeBackup {
     const linkKey = node.nlink > 1 ? `${node.dev}:${node.ino}` : undefined;
     const known = linkKey ? this.hardLinks.get(linkKey) : undefined;
     if (known) return known;
-    const reading = this.slots.run(async () => {
-      const content = await this.deps.pool.chunkFile(path, this.deps.writer);
+    const slots = node.size >= LARGE_FILE_BYTES ? this.largeSlots : this.smallSlots;
+    const reading = slots.run(async () => {
+      const content = await this.deps.pool.chunkFile(path, node.size, this.deps.writer);
       this.result.bytesRead += content.bytes;
       this.deps.progress.advance({ bytes: content.bytes });
       return content;

@@ -138,7 +138,8 @@ export class FileTreeRestore {
   /** The restored path, or undefined when the file failed (the failure is recorded). */
   private async restoreFile(node: TreeNode, path: Buffer, display: string): Promise<Buffer | undefined> {
     return this.slots.run(async () => {
-      const temporary = Buffer.concat([path, Buffer.from(`.chrono-restore-${randomBytes(6).toString('hex')}`)]);
+      // A short name of its own: appending to a 255-byte name would exceed the file system's limit.
+      const temporary = Buffer.concat([path.subarray(0, path.lastIndexOf(0x2f) + 1), Buffer.from(`.chrono-restore-${randomBytes(8).toString('hex')}`)]);
       try {
         await this.writeContent(node.content ?? [], temporary);
         await applyMetadata(temporary, node);
@@ -163,7 +164,13 @@ export class FileTreeRestore {
       const inFlight: Promise<Buffer>[] = [];
       let next = 0;
       const fill = () => {
-        while (next < ids.length && inFlight.length < readAhead) inFlight.push(this.fetch(ids[next++]!));
+        while (next < ids.length && inFlight.length < readAhead) {
+          const fetching = this.fetch(ids[next++]!);
+          // A read-ahead blob may fail while an earlier one is being written, or after an earlier failure
+          // ended this file: mark it handled so it cannot crash the process; awaiting it still throws.
+          fetching.catch(() => undefined);
+          inFlight.push(fetching);
+        }
       };
       fill();
       while (inFlight.length > 0) {

@@ -1,4 +1,4 @@
-import { lstat, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { BackupError, NotFoundError, StorageError, ValidationError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
@@ -38,6 +38,11 @@ export class LocalObjectStorage implements ObjectStorage {
    */
   private readonly readyDirs = new Map<string, Promise<void>>();
 
+  /** Packs are staged in the root itself, so moving one into place is a rename. */
+  get scratchDirectory(): string {
+    return this.location;
+  }
+
   /** @param root the directory holding the objects; relative paths resolve against the working directory. */
   constructor(root: string) {
     if (typeof root !== 'string' || root.length === 0) throw new ValidationError('local storage root must be a non-empty path', 'root');
@@ -67,6 +72,34 @@ export class LocalObjectStorage implements ObjectStorage {
         throw error;
       }
       // The rename is only durable once the directory entry is; without this a crash could lose the object.
+      await fsyncDir(dir);
+    } catch (error) {
+      throw translate(error, key);
+    }
+  }
+
+  /**
+   * Moves a local file into place: a rename when it is on the same file system (no copy at all),
+   * otherwise a durable copy through a temporary file. The source is fsynced first, so the object is
+   * durable once this resolves.
+   */
+  async putFile(key: string, path: string): Promise<void> {
+    assertSafeKey(key);
+    const target = this.pathOf(key);
+    const dir = dirname(target);
+    try {
+      await fsyncFile(path);
+      await this.ensureDir(dir);
+      try {
+        await rename(path, target);
+      } catch (error) {
+        if (errnoCode(error) !== 'EXDEV') throw error;
+        const temp = join(dir, `${TEMP_MARKER}${randomId(12)}`);
+        await copyFile(path, temp);
+        await fsyncFile(temp);
+        await rename(temp, target);
+        await unlink(path);
+      }
       await fsyncDir(dir);
     } catch (error) {
       throw translate(error, key);
@@ -203,6 +236,15 @@ async function writeDurably(path: string, data: Uint8Array): Promise<void> {
     throw error;
   }
   await handle.close();
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { BackupError, ValidationError } from '../domain/errors.js';
-import type { ByteRange, ObjectInfo, ObjectStorage } from '../ports/object-storage.js';
+import { putFromFile, type ByteRange, type ObjectInfo, type ObjectStorage } from '../ports/object-storage.js';
 
 /** The storage operations the decorator wraps, as reported to `onRetry`. */
 export type StorageOperation = 'put' | 'get' | 'head' | 'list' | 'delete';
@@ -82,6 +82,14 @@ export class RetryingObjectStorage implements ObjectStorage {
 
   put(key: string, data: Uint8Array): Promise<void> {
     return this.withRetry('put', key, () => this.inner.put(key, data));
+  }
+
+  get scratchDirectory(): string | undefined {
+    return this.inner.scratchDirectory;
+  }
+
+  putFile(key: string, path: string): Promise<void> {
+    return this.withRetry('put', key, () => putFromFile(this.inner, key, path));
   }
 
   get(key: string, range?: ByteRange): Promise<Buffer> {
