@@ -3,7 +3,6 @@ import { BackupError, ValidationError } from '../domain/errors.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { BlobPool } from '../repository/blob-pool.js';
 import { packIdFromKey, packKey, LAYOUT } from '../repository/layout.js';
-import { readPackHeader } from '../repository/pack.js';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { AppDeps } from './deps.js';
@@ -100,7 +99,7 @@ export async function verifyRepository(deps: AppDeps, input: VerifyInput): Promi
       deps.progress.phase(`verify ${input.level}`, { bytes: selected.reduce((sum, pack) => sum + (stored.get(pack) ?? 0), 0), items: selected.length });
       const pool = new BlobPool(repository.keyring, { compression: 'none', chunker: repository.config.chunker, ...(deps.workers ? { workers: deps.workers } : {}) });
       try {
-        await mapLimit(selected, 4, async (pack) => {
+        await mapLimit(selected, pool.size, async (pack) => {
           const result = await checkPack(repository, pool, pack);
           packsChecked++;
           bytesRead += result.bytes;
@@ -123,9 +122,8 @@ export async function verifyRepository(deps: AppDeps, input: VerifyInput): Promi
   }, (result) => ({ summary: { level: result.level, ok: result.ok, problems: result.problems.length, damagedSnapshots: result.damagedSnapshots } }));
 }
 
-/** Downloads one pack and authenticates its header and every blob in it. */
+/** Downloads one pack and authenticates its header and every blob in it (in a worker thread). */
 async function checkPack(repository: Repository, pool: BlobPool, pack: string): Promise<{ bytes: number; blobs: number; problems: VerifyProblem[] }> {
-  const problems: VerifyProblem[] = [];
   let bytes: Buffer;
   try {
     bytes = await repository.storage.get(packKey(pack));
@@ -133,28 +131,9 @@ async function checkPack(repository: Repository, pool: BlobPool, pack: string): 
     if (!(error instanceof BackupError)) throw error;
     return { bytes: 0, blobs: 0, problems: [{ code: error.code, message: `pack ${pack} cannot be read: ${error.message}`, pack }] };
   }
-  let entries;
-  try {
-    entries = readPackHeader(repository.keyring.lookup, pack, bytes);
-  } catch (error) {
-    if (!(error instanceof BackupError)) throw error;
-    problems.push({ code: error.code, message: error.message, pack });
-    return { bytes: bytes.length, blobs: 0, problems };
-  }
-  let blobs = 0;
-  await Promise.all(
-    entries.map(async (entry) => {
-      const id = entry.id.toString('hex');
-      try {
-        await pool.openBlob(entry.id, bytes.subarray(entry.offset, entry.offset + entry.length));
-        blobs++;
-      } catch (error) {
-        if (!(error instanceof BackupError)) throw error;
-        problems.push({ code: error.code, message: `${error.message} (pack ${pack.slice(0, 16)})`, pack, blob: id });
-      }
-    }),
-  );
-  return { bytes: bytes.length, blobs, problems };
+  const size = bytes.length;
+  const result = await pool.checkPack(pack, bytes);
+  return { bytes: size, blobs: result.blobs, problems: result.problems.map((problem) => ({ ...problem, pack })) };
 }
 
 function markPackBlobs(repository: Repository, pack: string, bad: Set<string>): void {

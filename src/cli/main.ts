@@ -286,5 +286,6 @@ function reportError(error: unknown, json: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, ...(known && error.details ? { details: error.details } : {}) } }, null, 2)}\n`);
   process.stderr.write(`error: ${message}${known ? ` [${code}]` : ''}\n`);
-  if (!known && error instanceof Error && process.env.BACKUP_LOG_LEVEL === 'debug') process.stderr.write(`${error.stack}\n`);
+  const level = (process.env.BACKUP_LOG_LEVEL || process.env.CHRONO_BACKUP_LOG_LEVEL || '').toLowerCase();
+  if (!known && error instanceof Error && level === 'debug') process.stderr.write(`${error.stack}\n`);
 }

@@ -18,6 +18,11 @@ export interface ChunkSink {
   store(id: Buffer, sealed: Buffer[], rawLength: number): void;
 }
 
+export interface PackCheck {
+  blobs: number;
+  problems: { code: string; message: string; blob?: string }[];
+}
+
 export interface ChunkedContent {
   /** Blob ids of the content, in order. */
   ids: string[];
@@ -60,6 +65,7 @@ export class BlobPool {
   }
   private readonly jobs = new Map<number, Job>();
   private readonly opening = new Map<number, { resolve: (data: Buffer) => void; reject: (error: Error) => void; worker: WorkerHandle }>();
+  private readonly checking = new Map<number, { resolve: (result: PackCheck) => void; worker: WorkerHandle }>();
   private nextJob = 0;
   private nextRequest = 0;
   private closed = false;
@@ -123,6 +129,18 @@ export class BlobPool {
     });
   }
 
+  /** Authenticates every blob of a whole pack in a worker thread. The pack's memory moves there. */
+  checkPack(packId: string, pack: Buffer): Promise<PackCheck> {
+    const req = this.nextRequest++;
+    const handle = this.leastBusy();
+    handle.jobs++;
+    return new Promise<PackCheck>((resolve) => {
+      this.checking.set(req, { resolve, worker: handle });
+      const own = exclusive(pack);
+      this.post(handle, { op: 'check-pack', req, packId, pack: own }, [own.buffer]);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -173,6 +191,13 @@ export class BlobPool {
       }
       case 'failed':
         return this.failJob(message.job, new SourceError('read_failed', `cannot read file: ${message.code}`, { details: { errno: message.code } }));
+      case 'checked': {
+        const request = this.checking.get(message.req)!;
+        this.checking.delete(message.req);
+        request.worker.jobs--;
+        request.resolve({ blobs: message.blobs, problems: message.problems });
+        return;
+      }
       case 'opened':
       case 'open-failed': {
         const request = this.opening.get(message.req)!;
@@ -236,6 +261,11 @@ export class BlobPool {
       if (request.worker !== handle) continue;
       this.opening.delete(req);
       request.reject(failure);
+    }
+    for (const [req, request] of this.checking) {
+      if (request.worker !== handle) continue;
+      this.checking.delete(req);
+      request.resolve({ blobs: 0, problems: [{ code: failure.code, message: failure.message }] });
     }
   }
 }

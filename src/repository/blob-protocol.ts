@@ -6,7 +6,8 @@ export type WorkerRequest =
   | { op: 'stream-end'; job: number }
   | { op: 'seal'; seq: number; id: Uint8Array }
   | { op: 'drop'; seq: number }
-  | { op: 'open'; req: number; id: Uint8Array; sealed: Uint8Array };
+  | { op: 'open'; req: number; id: Uint8Array; sealed: Uint8Array }
+  | { op: 'check-pack'; req: number; packId: string; pack: Uint8Array };
 
 export type WorkerReply =
   | { op: 'chunk'; job: number; seq: number; id: Uint8Array; size: number }
@@ -14,4 +15,5 @@ export type WorkerReply =
   | { op: 'failed'; job: number; code: string; message: string }
   | { op: 'sealed'; seq: number; parts: Uint8Array[]; rawLength: number }
   | { op: 'opened'; req: number; data: Uint8Array }
-  | { op: 'open-failed'; req: number; code: string; message: string };
+  | { op: 'open-failed'; req: number; code: string; message: string }
+  | { op: 'checked'; req: number; blobs: number; problems: { code: string; message: string; blob?: string }[] };

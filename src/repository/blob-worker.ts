@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Compression } from '../domain/backup-types.js';
 import { BackupError } from '../domain/errors.js';
 import { BlobCodec } from './codec.js';
+import { readPackHeader } from './pack.js';
 import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
 import { blobId, open, sealParts, type DataKey } from './crypto.js';
 import { BufferPool } from '../util/buffer-pool.js';
@@ -124,6 +125,9 @@ function handle(message: WorkerRequest): void {
     case 'open':
       openBlob(message.req, message.id, message.sealed);
       return;
+    case 'check-pack':
+      checkPack(message.req, message.packId, Buffer.from(message.pack.buffer, message.pack.byteOffset, message.pack.byteLength));
+      return;
   }
 }
 
@@ -139,6 +143,36 @@ function take(seq: number): Buffer {
   return chunk;
 }
 
+/** Authenticates a whole pack: its header and every blob, each checked against its id. */
+function checkPack(req: number, packId: string, pack: Buffer): void {
+  const problems: { code: string; message: string; blob?: string }[] = [];
+  let blobs = 0;
+  let entries;
+  try {
+    entries = readPackHeader((keyId) => dataKeys.get(keyId), packId, pack);
+  } catch (error) {
+    reply({ op: 'checked', req, blobs, problems: [{ code: errorCode(error), message: (error as Error).message }] });
+    return;
+  }
+  for (const entry of entries) {
+    const hex = entry.id.toString('hex');
+    const what = `blob ${hex.slice(0, 16)} in pack ${packId.slice(0, 16)}`;
+    try {
+      const plain = codec.decode(open((keyId) => dataKeys.get(keyId), pack.subarray(entry.offset, entry.offset + entry.length), entry.id, what), what);
+      allocated(plain.length);
+      if (!blobId(idKey, plain).equals(entry.id)) problems.push({ code: 'integrity.blob_id_mismatch', message: `${what}: content does not match its id`, blob: hex });
+      else blobs++;
+    } catch (error) {
+      problems.push({ code: errorCode(error), message: (error as Error).message, blob: hex });
+    }
+  }
+  reply({ op: 'checked', req, blobs, problems });
+}
+
+function errorCode(error: unknown): string {
+  return error instanceof BackupError ? error.code : 'integrity.unreadable';
+}
+
 function openBlob(req: number, id: Uint8Array, sealed: Uint8Array): void {
   try {
     const idBuffer = Buffer.from(id);
@@ -151,6 +185,7 @@ function openBlob(req: number, id: Uint8Array, sealed: Uint8Array): void {
     // Copy into an exclusively owned buffer so it can be transferred rather than cloned.
     const out = Buffer.allocUnsafeSlow(plain.length);
     plain.copy(out);
+    allocated(plain.length * 2);
     reply({ op: 'opened', req, data: out }, [out.buffer as ArrayBuffer]);
   } catch (error) {
     const code = error instanceof BackupError ? error.code : 'integrity.unreadable';

@@ -161,7 +161,12 @@ export class Keyring {
 export async function listSlots(storage: ObjectStorage): Promise<KeySlot[]> {
   const slots: KeySlot[] = [];
   for await (const info of storage.list(LAYOUT.keySlots)) {
-    slots.push(JSON.parse((await storage.get(info.key)).toString('utf8')) as KeySlot);
+    // One damaged slot must not lock out the holders of every other credential: skip it.
+    try {
+      slots.push(JSON.parse((await storage.get(info.key)).toString('utf8')) as KeySlot);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+    }
   }
   return slots.sort((a, b) => a.created.localeCompare(b.created));
 }

@@ -2,8 +2,8 @@ import picomatch from 'picomatch';
 
 /**
  * Exclusion globs as people write them for backup tools: a pattern without `/` matches a name at any
- * depth (`*.log`, `node_modules`); one with `/` matches the path relative to the backed-up root
- * (`cache/**`), or the absolute path when it starts with `/`. An excluded directory is not descended.
+ * depth (`*.log`, `node_modules`); one with `/` matches the path relative to the backed-up path
+ * (`cache/**` for `/srv/app/cache/x` when backing up `/srv/app`), or the absolute path when it starts with `/`. An excluded directory is not descended.
  */
 export type ExcludeMatcher = (absolutePath: string, relativePath: string) => boolean;
 

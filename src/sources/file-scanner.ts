@@ -16,12 +16,12 @@ export async function scanTotals(paths: readonly string[], exclude: ExcludeMatch
     const names = await readdir(absolute).catch(() => [] as string[]);
     for (const name of names) {
       const childAbsolute = `${absolute === '/' ? '' : absolute}/${name}`;
-      const childRelative = `${relative}/${name}`;
+      const childRelative = relative === '' ? name : `${relative}/${name}`;
       if (!exclude(childAbsolute, childRelative)) await visit(childAbsolute, childRelative);
     }
   };
   for (const path of paths) {
     const absolute = resolve(path);
-    await visit(absolute, absolute.slice(absolute.lastIndexOf('/') + 1));
+    await visit(absolute, '');
   }
 }

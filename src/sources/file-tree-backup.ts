@@ -53,7 +53,8 @@ export class FileTreeBackup {
   /** Backs up `paths` as the entries of one root tree, named by their base names. */
   async run(paths: readonly string[], parentRoot?: string, extraNodes: readonly TreeNode[] = []): Promise<FileTreeResult> {
     const absolute = paths.map((path) => resolve(path));
-    const names = absolute.map((path) => basename(path) || '/');
+    // The file system root has no base name; its entry is called `root`.
+    const names = absolute.map((path) => basename(path) || 'root');
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate) throw new ValidationError(`two paths share the name "${duplicate}"; back them up in separate snapshots`, 'paths');
     const parent = byName(parentRoot ? await this.deps.repository.loadTree(parentRoot) : undefined);
@@ -62,7 +63,8 @@ export class FileTreeBackup {
         throw new SourceError('path_unreadable', `cannot read ${path}: ${error.code ?? error.message}`, { details: { path } });
       });
       const node = nodeFromStats(Buffer.from(names[i]!), stats);
-      return this.complete(Buffer.from(path), path, names[i]!, node, parent.get(Buffer.from(names[i]!).toString('base64')));
+      // Exclusion patterns match paths relative to the backed-up path itself, so the root is ''.
+      return this.complete(Buffer.from(path), path, '', node, parent.get(Buffer.from(names[i]!).toString('base64')));
     });
     const tree = await this.storeTree([...nodes, ...extraNodes.map(async (node) => node)]);
     return { tree, ...this.result };
@@ -130,7 +132,7 @@ export class FileTreeBackup {
       const childPath = Buffer.concat([path, SLASH, name]);
       const childText = name.toString('utf8');
       const childAbsolute = `${absolute === '/' ? '' : absolute}/${childText}`;
-      const childRelative = `${relative}/${childText}`;
+      const childRelative = relative === '' ? childText : `${relative}/${childText}`;
       if (this.deps.exclude(childAbsolute, childRelative)) continue;
       let stats;
       try {

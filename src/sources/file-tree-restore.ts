@@ -5,7 +5,7 @@ import type { Progress } from '../ports/progress.js';
 import type { BlobPool } from '../repository/blob-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { assertSafeName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repository/tree.js';
-import { Semaphore } from '../util/concurrency.js';
+import { ByteBudget, Semaphore } from '../util/concurrency.js';
 import { utimesArgument } from './file-metadata.js';
 
 /**
@@ -53,6 +53,8 @@ const isRoot = process.getuid?.() === 0;
  */
 export class FileTreeRestore {
   private readonly slots: Semaphore;
+  /** Data fetched ahead of writing, across all files: keeps memory flat whatever the chunk sizes. */
+  private readonly fetched = new ByteBudget(32 * 1024 * 1024);
   private readonly hardLinks = new Map<string, Promise<Buffer | undefined>>();
   private readonly result: FileTreeRestoreResult = { files: 0, directories: 0, bytes: 0, failures: [], skipped: [] };
 
@@ -161,7 +163,7 @@ export class FileTreeRestore {
     const handle = await open(path, 'wx', 0o600);
     try {
       const readAhead = this.deps.readAhead ?? 4;
-      const inFlight: Promise<Buffer>[] = [];
+      const inFlight: Promise<{ data: Buffer; reserved: number }>[] = [];
       let next = 0;
       const fill = () => {
         while (next < ids.length && inFlight.length < readAhead) {
@@ -173,22 +175,36 @@ export class FileTreeRestore {
         }
       };
       fill();
-      while (inFlight.length > 0) {
-        const data = await inFlight.shift()!;
-        fill();
-        await handle.write(data);
-        this.result.bytes += data.length;
-        this.deps.progress.advance({ bytes: data.length });
+      try {
+        while (inFlight.length > 0) {
+          const { data, reserved } = await inFlight.shift()!;
+          fill();
+          await handle.write(data);
+          this.fetched.release(reserved);
+          this.result.bytes += data.length;
+          this.deps.progress.advance({ bytes: data.length });
+        }
+      } catch (error) {
+        // Release what the remaining fetches hold, once they settle, so other files can go on.
+        for (const pending of inFlight) void pending.then(({ reserved }) => this.fetched.release(reserved), () => undefined);
+        throw error;
       }
     } finally {
       await handle.close();
     }
   }
 
-  private async fetch(id: string): Promise<Buffer> {
-    const sealed = await this.deps.repository.readSealed(id);
-    if (sealed.length < INLINE_OPEN_BYTES) return this.deps.repository.openBlob(id, sealed);
-    return this.deps.pool.openBlob(Buffer.from(id, 'hex'), sealed);
+  private async fetch(id: string): Promise<{ data: Buffer; reserved: number }> {
+    const reserved = this.deps.repository.locate(id).rawLength;
+    await this.fetched.acquire(reserved);
+    try {
+      const sealed = await this.deps.repository.readSealed(id);
+      const data = sealed.length < INLINE_OPEN_BYTES ? this.deps.repository.openBlob(id, sealed) : await this.deps.pool.openBlob(Buffer.from(id, 'hex'), sealed);
+      return { data, reserved };
+    } catch (error) {
+      this.fetched.release(reserved);
+      throw error;
+    }
   }
 }
 

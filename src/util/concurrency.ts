@@ -39,3 +39,35 @@ export class Semaphore {
     }
   }
 }
+
+/**
+ * A budget of bytes shared by concurrent work (data fetched but not yet written). Requests are
+ * granted in arrival order; one larger than the whole budget is granted when nothing else is held.
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly queue: { bytes: number; grant: () => void }[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  async acquire(bytes: number): Promise<void> {
+    if (this.queue.length === 0 && this.fits(bytes)) {
+      this.used += bytes;
+      return;
+    }
+    await new Promise<void>((grant) => this.queue.push({ bytes, grant }));
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    while (this.queue.length > 0 && this.fits(this.queue[0]!.bytes)) {
+      const next = this.queue.shift()!;
+      this.used += next.bytes;
+      next.grant();
+    }
+  }
+
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.capacity;
+  }
+}

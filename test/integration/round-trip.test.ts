@@ -105,6 +105,20 @@ describe('incremental and differential backups', () => {
   });
 });
 
+describe('exclusions', () => {
+  it('skips names at any depth, paths relative to the backed-up path, and absolute paths', async () => {
+    const tree = join(harness.dir, 'exclude-src');
+    for (const dir of ['cache/deep', 'keep/cache', 'keep/tmp', 'other']) await mkdir(join(tree, dir), { recursive: true });
+    for (const file of ['a.log', 'keep/b.log', 'keep/b.txt', 'cache/deep/x', 'keep/cache/y', 'keep/tmp/z', 'other/o.txt']) await writeFile(join(tree, file), file);
+    const backup = await runBackup(harness.deps, { paths: [tree], type: 'full', exclude: ['*.log', 'cache/**', join(tree, 'keep', 'tmp')] });
+    const target = join(harness.dir, 'restore-exclude');
+    await runRestore(harness.deps, { snapshotId: backup.backupId, target });
+    const restored = (await readdir(join(target, 'exclude-src'), { recursive: true })).sort();
+    // `cache/**` matches the top-level cache and everything in it, not keep/cache.
+    expect(restored).toEqual(['keep', 'keep/b.txt', 'keep/cache', 'keep/cache/y', 'other', 'other/o.txt']);
+  });
+});
+
 describe('deduplication', () => {
   it('stores a copy of a 100 MB file, and the same tree from another path, for < 1% growth', async () => {
     const original = join(harness.dir, 'dedup-a');

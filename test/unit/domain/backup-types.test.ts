@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import { BACKUP_TYPES, COMPRESSIONS, parseBackupType, parseCompression } from '../../../src/domain/backup-types.js';
+import { ValidationError } from '../../../src/domain/errors.js';
+
+function validationError(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return error as ValidationError;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseBackupType', () => {
+  it('accepts full, incremental and differential', () => {
+    expect(BACKUP_TYPES).toEqual(['full', 'incremental', 'differential']);
+    for (const type of BACKUP_TYPES) expect(parseBackupType(type)).toBe(type);
+  });
+
+  it.each(['', 'Full', 'snapshot', 'incr'])('rejects %j naming the field', (value) => {
+    const error = validationError(() => parseBackupType(value));
+    expect(error.details).toEqual({ field: 'type' });
+    expect(error.message).toContain(`"${value}"`);
+    expect(validationError(() => parseBackupType(value, 'backup.type')).details).toEqual({ field: 'backup.type' });
+  });
+});
+
+describe('parseCompression', () => {
+  it('accepts none, gzip, lz4 and zstd', () => {
+    expect(COMPRESSIONS).toEqual(['none', 'gzip', 'lz4', 'zstd']);
+    for (const compression of COMPRESSIONS) expect(parseCompression(compression)).toBe(compression);
+  });
+
+  it.each(['', 'ZSTD', 'brotli', 'xz'])('rejects %j naming the field', (value) => {
+    expect(validationError(() => parseCompression(value)).details).toEqual({ field: 'compression' });
+  });
+});
