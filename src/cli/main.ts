@@ -78,18 +78,22 @@ export function buildProgram(): Command {
     .option('--config <file>', 'a configuration file to capture (repeatable)', collect, [])
     .option('--env <name>', 'an environment variable to capture, or PREFIX_* (repeatable)', collect, [])
     .option('--lock-wait <duration>', 'how long to wait for a conflicting lock (e.g. 10m)', '10m')
-    .action(async (paths: string[], opts, command: Command) =>
-      withDeps(command, true, async (deps, options) => {
+    .action(async (paths: string[], opts, command: Command) => {
+      // Validate before building dependencies: those create the default key file of a new repository.
+      const type = parseBackupType(opts.type);
+      const compression = parseCompression(opts.compression);
+      const lockWaitMs = parseDuration(opts.lockWait, 'lock-wait');
+      return withDeps(command, true, async (deps, options) => {
         const result = await runBackup(deps, {
           paths,
-          type: parseBackupType(opts.type),
+          type,
           exclude: opts.exclude,
-          compression: parseCompression(opts.compression),
+          compression,
           tags: opts.tag,
           configFiles: opts.config,
           environment: opts.env,
           scan: deps.progress !== silentProgress,
-          lockWaitMs: parseDuration(opts.lockWait, 'lock-wait'),
+          lockWaitMs,
         });
         const first = result.snapshots[0]!;
         print(options, { id: result.backupId, snapshots: result.snapshots.map(snapshotJson), warnings: result.warnings }, () =>
@@ -102,8 +106,8 @@ export function buildProgram(): Command {
           ].join('\n'),
         );
         if (result.warnings.length > 0) process.exitCode = EXIT.partial;
-      }),
-    );
+      });
+    });
 
   program
     .command('snapshots')

@@ -55,6 +55,9 @@ export interface BlobPoolOptions {
   zstdLevel?: number;
 }
 
+/** Stream bytes posted to a worker but not yet chunked, before the reader waits. */
+const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
+
 /** A pool of blob worker threads shared by one backup or restore. */
 export class BlobPool {
   private readonly workers: WorkerHandle[];
@@ -66,6 +69,7 @@ export class BlobPool {
   private readonly jobs = new Map<number, Job>();
   private readonly opening = new Map<number, { resolve: (data: Buffer) => void; reject: (error: Error) => void; worker: WorkerHandle }>();
   private readonly checking = new Map<number, { resolve: (result: PackCheck) => void; worker: WorkerHandle }>();
+  private readonly streamFlow = new Map<number, { unacknowledged: number; resume: (() => void) | undefined }>();
   private nextJob = 0;
   private nextRequest = 0;
   private closed = false;
@@ -97,27 +101,41 @@ export class BlobPool {
     return promise;
   }
 
-  /** Chunks a stream (a database dump, a config bundle) in a worker thread. */
+  /**
+   * Chunks a stream (a database dump, a config bundle) in a worker thread. Reading the stream pauses
+   * while more than a few MiB sit unprocessed in the worker, so a fast source cannot fill memory.
+   */
   async chunkStream(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, sink: ChunkSink): Promise<ChunkedContent> {
     const { job, handle, promise } = this.startJob(sink);
+    const flow = { unacknowledged: 0, resume: undefined as (() => void) | undefined };
+    this.streamFlow.set(job, flow);
     this.post(handle, { op: 'stream-start', job });
     try {
       for await (const data of stream) {
-        if (this.jobs.get(job)?.failed) break;
-        const own = exclusive(data);
+        if (!this.jobs.has(job)) break; // failed: the error surfaces through the promise
+        // Always a copy: the caller keeps its buffer (a stream may reuse it), and the copy can move.
+        const own = new Uint8Array(data.byteLength);
+        own.set(data);
+        flow.unacknowledged += own.byteLength;
         this.post(handle, { op: 'stream-data', job, data: own }, [own.buffer]);
+        while (flow.unacknowledged > STREAM_WINDOW_BYTES && this.jobs.has(job)) await new Promise<void>((resume) => (flow.resume = resume));
       }
     } catch (error) {
       this.post(handle, { op: 'stream-end', job });
       this.failJob(job, error as Error);
       await promise.catch(() => undefined);
       throw error;
+    } finally {
+      this.streamFlow.delete(job);
     }
     this.post(handle, { op: 'stream-end', job });
     return promise;
   }
 
-  /** Decrypts, decompresses and checks a blob against its id in a worker thread. */
+  /**
+   * Decrypts, decompresses and checks a blob against its id in a worker thread. The pool takes
+   * `sealed` over: its memory may move to the worker, so the caller must not use it afterwards.
+   */
   openBlob(id: Buffer, sealed: Buffer): Promise<Buffer> {
     const req = this.nextRequest++;
     const handle = this.leastBusy();
@@ -129,7 +147,7 @@ export class BlobPool {
     });
   }
 
-  /** Authenticates every blob of a whole pack in a worker thread. The pack's memory moves there. */
+  /** Authenticates every blob of a whole pack in a worker thread. Takes `pack` over, as `openBlob` does. */
   checkPack(packId: string, pack: Buffer): Promise<PackCheck> {
     const req = this.nextRequest++;
     const handle = this.leastBusy();
@@ -182,6 +200,15 @@ export class BlobPool {
         }
         job.outstanding--;
         return this.maybeFinish(entry.job);
+      }
+      case 'stream-ack': {
+        const flow = this.streamFlow.get(message.job);
+        if (!flow) return;
+        flow.unacknowledged -= message.bytes;
+        const resume = flow.resume;
+        flow.resume = undefined;
+        resume?.();
+        return;
       }
       case 'done': {
         const job = this.jobs.get(message.job);
@@ -250,6 +277,8 @@ export class BlobPool {
     if (!job || job.failed) return;
     job.failed = true;
     this.jobs.delete(jobId);
+    const flow = this.streamFlow.get(jobId);
+    flow?.resume?.();
     job.worker.jobs--;
     job.reject(error);
   }

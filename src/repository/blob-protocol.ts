@@ -12,6 +12,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { op: 'chunk'; job: number; seq: number; id: Uint8Array; size: number }
   | { op: 'done'; job: number; bytes: number }
+  | { op: 'stream-ack'; job: number; bytes: number }
   | { op: 'failed'; job: number; code: string; message: string }
   | { op: 'sealed'; seq: number; parts: Uint8Array[]; rawLength: number }
   | { op: 'opened'; req: number; data: Uint8Array }

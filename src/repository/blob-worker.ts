@@ -102,6 +102,8 @@ function handle(message: WorkerRequest): void {
       const stream = streams.get(message.job)!;
       stream.bytes += message.data.byteLength;
       stream.chunker.push(message.data, (chunk) => emitChunk(message.job, chunk));
+      // Acknowledge once the chunks wait for no more than the usual room: that is the stream's pace.
+      void waitForRoom().then(() => reply({ op: 'stream-ack', job: message.job, bytes: message.data.byteLength }));
       return;
     }
     case 'stream-end': {

@@ -21,7 +21,7 @@ export async function captureConfig(pool: BlobPool, writer: BlobWriter, names: r
   }
   const sorted = Object.fromEntries(Object.entries(captured).sort(([a], [b]) => a.localeCompare(b)));
   const bytes = Buffer.from(`${JSON.stringify(sorted, null, 2)}\n`);
-  const size = bytes.length; // the pool takes ownership of the buffer
+  const size = bytes.length;
   const content = await pool.chunkStream([bytes], writer);
   const now = `${BigInt(Date.now()) * 1_000_000n}`;
   return [

@@ -74,6 +74,8 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'REQUEST_SEND_ERROR',
 ]);
 
+const TRANSIENT_IN_TEXT = new RegExp(`\\b(${[...TRANSIENT_NETWORK_CODES].filter((code) => code.startsWith('E')).join('|')})\\b`);
+
 /** The string `code` of an error (Node errno codes, SDK codes), if it has one. */
 export function errorCodeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -87,6 +89,9 @@ export function isTransientNetworkError(error: unknown): boolean {
     if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) return true;
     const name = (current as { name?: unknown }).name;
     if (name === 'TimeoutError' || name === 'AbortError') return true;
+    // Some SDKs rewrap errors they do not recognise (another realm's Error, a string) keeping only the text.
+    const message = (current as { message?: unknown }).message;
+    if (typeof message === 'string' && TRANSIENT_IN_TEXT.test(message)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
