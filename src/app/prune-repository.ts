@@ -2,9 +2,12 @@ import { IntegrityError, ValidationError } from '../domain/errors.js';
 import { LAYOUT, packIdFromKey, packKey, indexKey } from '../repository/layout.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { writeIndexFile } from '../repository/master-index.js';
-import { PACK_STAGING_PREFIX, PackFileWriter, type PackEntry } from '../repository/pack.js';
+import { PackFileWriter, type PackEntry } from '../repository/pack.js';
 import { putFromFile } from '../ports/object-storage.js';
 import { readdir, stat, unlink } from 'node:fs/promises';
+
+/** The name prefix of staging files in a scratch directory (see ObjectStorage.scratchDirectory). */
+const STAGING_PREFIX = '.~tmp-';
 import { join } from 'node:path';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -169,13 +172,17 @@ async function repack(repository: Repository, packs: PackUse[], advance: () => v
   return written;
 }
 
-/** Deletes pack staging files older than the grace period from the storage's scratch directory. */
+/**
+ * Deletes staging files (`.~tmp-…`: packs, and objects whose writer died mid-put) older than the grace
+ * period from the storage's scratch directory and below it.
+ */
 async function removeStaleStaging(directory: string | undefined, cutoff: number): Promise<number> {
   if (!directory) return 0;
   let removed = 0;
-  for (const name of await readdir(directory).catch(() => [] as string[])) {
-    if (!name.startsWith(PACK_STAGING_PREFIX)) continue;
-    const path = join(directory, name);
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.startsWith(STAGING_PREFIX)) continue;
+    const path = join(entry.parentPath, entry.name);
     const info = await stat(path).catch(() => undefined);
     if (info && info.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
   }

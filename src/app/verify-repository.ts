@@ -81,6 +81,10 @@ export async function verifyRepository(deps: AppDeps, input: VerifyInput): Promi
       deps.progress.advance({ items: 1 });
     }
 
+    for (const damaged of repository.index.damagedFiles) {
+      problems.push({ code: damaged.code, message: `${damaged.message}; its packs are not indexed until \`chrono-backup repair index\`` });
+    }
+
     const stored = new Map<string, number>();
     for await (const object of repository.storage.list(LAYOUT.packs)) stored.set(packIdFromKey(object.key), object.size);
     const packsToCheck = input.snapshotId ? [...usedPacks] : repository.index.packIds();

@@ -7,6 +7,7 @@ import { forgetSnapshots } from '../app/forget-snapshots.js';
 import { pruneRepository } from '../app/prune-repository.js';
 import { repositoryStats } from '../app/repository-stats.js';
 import { rebuildCatalog } from '../app/rebuild-catalog.js';
+import { repairIndex } from '../app/repair-index.js';
 import { addKeySlot, listKeys, rotateDataKey } from '../app/manage-keys.js';
 import { openOrCreate } from '../app/repository-session.js';
 import { parseBackupType, parseCompression } from '../domain/backup-types.js';
@@ -199,6 +200,23 @@ export function buildProgram(): Command {
             `dedup ×${stats.dedupRatio.toFixed(2)}, compression ×${stats.compressionRatio.toFixed(2)}`,
           ].join('\n'),
         );
+      }),
+    );
+
+  const repair = program.command('repair').description('repair repository metadata from the data itself');
+  repair
+    .command('index')
+    .description('rebuild the index from the pack headers (after damaged or lost index files)')
+    .action(async (_opts, command: Command) =>
+      withDeps(command, false, async (deps, options) => {
+        const result = await repairIndex(deps);
+        print(options, result, () =>
+          [
+            `indexed ${result.blobsIndexed} blobs in ${result.packsIndexed} packs, replacing ${result.indexFilesReplaced} index files`,
+            ...result.damagedPacks.map((p) => `damaged pack ${p.pack}: ${p.message}`),
+          ].join('\n'),
+        );
+        if (result.damagedPacks.length > 0) process.exitCode = EXIT.integrity;
       }),
     );
 

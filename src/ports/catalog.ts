@@ -39,7 +39,7 @@ export interface SnapshotFilter {
   limit?: number;
 }
 
-export type RunKind = 'backup' | 'restore' | 'verify' | 'prune' | 'forget' | 'keys';
+export type RunKind = 'backup' | 'restore' | 'verify' | 'prune' | 'forget' | 'keys' | 'repair';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 /** One execution of a long operation, for history, health and audit. */

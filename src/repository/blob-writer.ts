@@ -10,13 +10,18 @@ import { PackFileWriter, type BlobType, type PackEntry } from './pack.js';
 import { putFromFile } from '../ports/object-storage.js';
 import type { Repository } from './repository.js';
 
+const INDEX_INTERVAL_MS = 60_000;
+
 /** Sealed bytes waiting for the staging file before reading pauses: keeps memory flat on slow disks. */
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 export interface BlobWriterOptions {
   /** Packs uploading at once; more hides latency of remote backends at the cost of memory. */
   uploadConcurrency?: number;
-  /** An index file is written every this many packs, so an interrupted run's uploads are reusable. */
+  /**
+   * An index file is written every this many packs, or once a minute, so an interrupted run's
+   * uploads are reusable by the next run (unindexed packs are orphans for prune).
+   */
   indexEvery?: number;
 }
 
@@ -39,6 +44,7 @@ export class BlobWriter implements ChunkSink {
   private readonly uploads = new Set<Promise<void>>();
   private readonly unindexed: { id: string; entries: PackEntry[] }[] = [];
   private indexing: Promise<void> = Promise.resolve();
+  private lastIndexed = Date.now();
   private readonly codec = new BlobCodec();
   private failure: Error | undefined;
   private readonly uploadConcurrency: number;
@@ -52,7 +58,7 @@ export class BlobWriter implements ChunkSink {
     options: BlobWriterOptions = {},
   ) {
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
-    this.indexEvery = options.indexEvery ?? 32;
+    this.indexEvery = options.indexEvery ?? 8;
     this.packers = { data: this.newPacker(), tree: this.newPacker() };
   }
 
@@ -136,7 +142,7 @@ export class BlobWriter implements ChunkSink {
         this.stats.packsWritten++;
         this.repository.index.addPack(pack.id, pack.entries);
         this.unindexed.push({ id: pack.id, entries: pack.entries });
-        if (this.unindexed.length >= this.indexEvery) this.scheduleIndex(false);
+        if (this.unindexed.length >= this.indexEvery || Date.now() - this.lastIndexed >= INDEX_INTERVAL_MS) this.scheduleIndex(false);
       })
       .catch((error: Error) => {
         this.failure ??= error;
@@ -151,6 +157,7 @@ export class BlobWriter implements ChunkSink {
   private scheduleIndex(final: boolean): void {
     if (this.unindexed.length === 0) return;
     const packs = this.unindexed.splice(0);
+    this.lastIndexed = Date.now();
     this.indexing = this.indexing.then(async () => {
       if (this.failure && !final) return;
       try {

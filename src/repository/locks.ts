@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { LockedError, NotFoundError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
@@ -22,6 +23,8 @@ export interface LockInfo {
   expires: string;
   /** A snapshot id this holder intends to write, so concurrent backups pick distinct ids. */
   reservation?: string;
+  /** The kernel's boot id: with host and pid, tells whether the holder may still be running. */
+  boot?: string;
 }
 
 export interface LockOptions {
@@ -35,6 +38,15 @@ export interface LockOptions {
 }
 
 const DEFAULT_TTL_MS = 120_000;
+const BOOT_ID = readBootId();
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class RepositoryLock {
@@ -70,6 +82,7 @@ export class RepositoryLock {
         operation: options.operation,
         host: hostname(),
         pid: process.pid,
+        ...(BOOT_ID ? { boot: BOOT_ID } : {}),
         created: now.toISOString(),
         expires: new Date(now.getTime() + ttlMs).toISOString(),
       };
@@ -124,7 +137,11 @@ export class RepositoryLock {
   }
 }
 
-/** Leases that have not expired. Expired ones are removed on the way: their holders are gone. */
+/**
+ * Leases that have not expired and whose holder may still run. Expired ones are removed on the way:
+ * their holders are gone. So are leases of this host whose process no longer exists (a crash), so
+ * nobody waits out the lease time after a kill on the same machine.
+ */
 export async function listLiveLocks(storage: ObjectStorage, clock: Clock): Promise<LockInfo[]> {
   const live: LockInfo[] = [];
   const now = clock.now().toISOString();
@@ -136,10 +153,25 @@ export async function listLiveLocks(storage: ObjectStorage, clock: Clock): Promi
       if (error instanceof NotFoundError) continue; // released while we listed
       throw error;
     }
-    if (info.expires > now) live.push(info);
+    if (info.expires > now && !holderIsDead(info)) live.push(info);
     else await storage.delete(object.key);
   }
   return live;
+}
+
+/**
+ * True only when the holder ran on this very machine since its last boot and its process is gone.
+ * (Containers that share a kernel and a host name but not a pid namespace would confuse this; they
+ * get distinct host names by default.)
+ */
+function holderIsDead(info: LockInfo): boolean {
+  if (!BOOT_ID || info.boot !== BOOT_ID || info.host !== hostname() || info.pid === process.pid) return false;
+  try {
+    process.kill(info.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function lockKey(id: string): string {

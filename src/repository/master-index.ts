@@ -33,6 +33,8 @@ export class MasterIndex {
   private readonly packs = new Map<string, number>();
   /** Index file ids loaded from storage. */
   readonly files = new Set<string>();
+  /** Index files that could not be read: skipped, so the rest of the repository stays usable. */
+  readonly damagedFiles: { id: string; code: string; message: string }[] = [];
 
   get blobCount(): number {
     return this.blobs.size;
@@ -70,7 +72,12 @@ export class MasterIndex {
     for await (const info of storage.list(LAYOUT.indexes)) keysList.push(info.key);
     await mapLimit(keysList, 8, async (key) => {
       const id = lastSegment(key);
-      files.push({ id, content: await readIndexFile(storage, keys, id) });
+      try {
+        files.push({ id, content: await readIndexFile(storage, keys, id) });
+      } catch (error) {
+        if (!(error instanceof IntegrityError)) throw error;
+        index.damagedFiles.push({ id, code: error.code, message: error.message });
+      }
     });
     const superseded = new Set(files.flatMap((file) => file.content.supersedes ?? []));
     for (const file of files) {
@@ -86,8 +93,13 @@ export class MasterIndex {
 
 export async function readIndexFile(storage: ObjectStorage, keys: DataKeyLookup, id: string): Promise<IndexFile> {
   const sealed = await storage.get(indexKey(id));
-  if (sha256Hex(sealed) !== id) throw new IntegrityError('index_hash', `index file ${id} is damaged: its content does not match its name`);
-  return JSON.parse(open(keys, sealed, INDEX_AAD, `index file ${id}`).toString('utf8')) as IndexFile;
+  if (sha256Hex(sealed) !== id) throw new IntegrityError('index_hash', `index file ${id} is damaged: its content does not match its name (run \`chrono-backup repair index\`)`);
+  try {
+    return JSON.parse(open(keys, sealed, INDEX_AAD, `index file ${id}`).toString('utf8')) as IndexFile;
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new IntegrityError('index_malformed', `index file ${id} is malformed`, { cause: error });
+    throw error;
+  }
 }
 
 /** Writes one index file for the given packs and returns its id. */

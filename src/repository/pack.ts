@@ -153,7 +153,21 @@ export function readPackHeader(keys: DataKeyLookup, packId: string, bytes: Buffe
   const headerLength = bytes.readUInt32LE(bytes.length - 4);
   const headerStart = bytes.length - 4 - headerLength;
   if (headerStart < 0) throw new IntegrityError('pack_truncated', `pack ${packId} is truncated`);
-  const header = openSealed(keys, bytes.subarray(headerStart, bytes.length - 4), HEADER_AAD, `pack ${packId} header`);
+  return parsePackHeader(keys, packId, bytes.subarray(headerStart, bytes.length - 4), headerStart);
+}
+
+/** Where a pack's sealed header starts and how long it is, from the pack size and its last 4 bytes. */
+export function headerLocation(packId: string, packSize: number, trailer: Buffer): { offset: number; length: number } {
+  const length = trailer.readUInt32LE(0);
+  const offset = packSize - 4 - length;
+  if (offset < 0) throw new IntegrityError('pack_truncated', `pack ${packId} is truncated`);
+  return { offset, length };
+}
+
+/** Opens a sealed pack header whose data part is `dataLength` bytes long. */
+export function parsePackHeader(keys: DataKeyLookup, packId: string, sealedHeader: Buffer, dataLength: number): PackEntry[] {
+  const headerStart = dataLength;
+  const header = openSealed(keys, sealedHeader, HEADER_AAD, `pack ${packId} header`);
   if (header.length % ENTRY_SIZE !== 0) throw new IntegrityError('pack_header', `pack ${packId} header is malformed`);
   const entries: PackEntry[] = [];
   for (let at = 0; at < header.length; at += ENTRY_SIZE) {

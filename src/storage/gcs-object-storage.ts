@@ -70,7 +70,7 @@ export class GcsObjectStorage implements ObjectStorage {
         ...(options.projectId !== undefined ? { projectId: options.projectId } : {}),
         ...(options.keyFilename !== undefined ? { keyFilename: options.keyFilename } : {}),
         ...(options.apiEndpoint !== undefined ? { apiEndpoint: options.apiEndpoint.replace(/\/+$/, '') } : {}),
-        retryOptions: { autoRetry: true, maxRetries: nonNegativeInteger(options.maxRetries ?? 2, 'maxRetries'), maxRetryDelay: 4, totalTimeout: 600 },
+        retryOptions: retryOptions(nonNegativeInteger(options.maxRetries ?? 2, 'maxRetries')),
       } satisfies StorageOptions);
     this.bucket = client.bucket(options.bucket);
     const endpoint = options.apiEndpoint === undefined ? '' : ` at ${redact(options.apiEndpoint).replace(/\/+$/, '')}`;
@@ -193,6 +193,14 @@ export class GcsObjectStorage implements ObjectStorage {
     }
     return fail('request_failed', `GCS ${operation} of ${key} failed (${reason ?? (status !== undefined ? `HTTP ${status}` : 'unknown error')})`, false);
   }
+}
+
+/**
+ * The library's retry settings. It treats `maxRetries: 0` as "use the default of 3", so no retries must
+ * be asked for by turning automatic retry off.
+ */
+function retryOptions(maxRetries: number): NonNullable<StorageOptions['retryOptions']> {
+  return maxRetries === 0 ? { autoRetry: false } : { autoRetry: true, maxRetries, retryDelayMultiplier: 2, maxRetryDelay: 4, totalTimeout: 600 };
 }
 
 function statusOf(error: unknown): number | undefined {
