@@ -31,6 +31,13 @@ async function expectIntegrity(promise: Promise<unknown>, code: string): Promise
   expect((error as IntegrityError).code).toBe(code);
 }
 
+/** A damaged index file does not stop loading: it is skipped and reported (repair index rebuilds it). */
+async function expectSkippedAsDamaged(storage: LocalObjectStorage, code: string): Promise<void> {
+  const index = await MasterIndex.load(storage, lookup);
+  expect(index.damagedFiles).toEqual([expect.objectContaining({ code })]);
+  expect(index.files.size).toBe(0);
+}
+
 describe('index files and MasterIndex', () => {
   let root: string;
   let storage: LocalObjectStorage;
@@ -140,7 +147,7 @@ describe('index files and MasterIndex', () => {
     const otherName = createHash('sha256').update('something else').digest('hex');
     await storage.put(indexKey(otherName), await storage.get(indexKey(id)));
     await storage.delete(indexKey(id));
-    await expectIntegrity(MasterIndex.load(storage, lookup), 'integrity.index_hash');
+    await expectSkippedAsDamaged(storage, 'integrity.index_hash');
     await expectIntegrity(readIndexFile(storage, lookup, otherName), 'integrity.index_hash');
   });
 
@@ -149,26 +156,26 @@ describe('index files and MasterIndex', () => {
     const bytes = await storage.get(indexKey(id));
     bytes[bytes.length >> 1]! ^= 0x04;
     await storage.put(indexKey(id), bytes);
-    await expectIntegrity(MasterIndex.load(storage, lookup), 'integrity.index_hash');
+    await expectSkippedAsDamaged(storage, 'integrity.index_hash');
   });
 
   it('rejects a truncated index file', async () => {
     const id = await writeIndexFile(storage, newKey, [{ id: packId(), entries: [entry('data', 0, 1)] }]);
     const bytes = await storage.get(indexKey(id));
     await storage.put(indexKey(id), bytes.subarray(0, bytes.length - 1));
-    await expectIntegrity(MasterIndex.load(storage, lookup), 'integrity.index_hash');
+    await expectSkippedAsDamaged(storage, 'integrity.index_hash');
   });
 
   it('rejects a correctly named file that is not a sealed index (wrong associated data)', async () => {
     const sealed = seal(newKey, Buffer.from(JSON.stringify({ version: 1, packs: [] })), Buffer.from('snapshot'));
     const id = createHash('sha256').update(sealed).digest('hex');
     await storage.put(`${LAYOUT.indexes}${id}`, sealed);
-    await expectIntegrity(MasterIndex.load(storage, lookup), 'integrity.authentication_failed');
+    await expectSkippedAsDamaged(storage, 'integrity.authentication_failed');
   });
 
   it('rejects an index file sealed with a data key the keyring does not have', async () => {
     await writeIndexFile(storage, { id: 99, key: randomBytes(32) }, [{ id: packId(), entries: [entry('data', 0, 1)] }]);
-    await expectIntegrity(MasterIndex.load(storage, lookup), 'integrity.unknown_key');
+    await expectSkippedAsDamaged(storage, 'integrity.unknown_key');
   });
 
   it('reports a missing index file as NotFoundError', async () => {
