@@ -62,7 +62,14 @@ export async function runBackup(deps: AppDeps, input: BackupInput): Promise<Back
         for (const source of sources) {
           const paths = source === 'files' ? input.paths.map((path) => resolve(path)) : configFiles.map((path) => resolve(path));
           const parent = source === 'files' ? await findParent(repository, input.type, paths) : undefined;
-          const walker = new FileTreeBackup({ repository, writer, pool, progress: deps.progress, exclude: excludeMatcher(source === 'files' ? (input.exclude ?? []) : []) });
+          const walker = new FileTreeBackup({
+            repository,
+            writer,
+            pool,
+            progress: deps.progress,
+            compression: input.compression ?? 'zstd',
+            exclude: excludeMatcher(source === 'files' ? (input.exclude ?? []) : []),
+          });
           deps.progress.phase(`backup ${source}`);
           const before = { ...writer.stats };
           const totals = input.scan && source === 'files' ? scanTotals(paths, excludeMatcher(input.exclude ?? []), deps.progress) : undefined;

@@ -3,7 +3,8 @@ import { BackupError } from '../domain/errors.js';
 import { collectEvery, fullCollector } from '../util/gc.js';
 import type { ChunkSink } from './blob-pool.js';
 import { BlobCodec } from './codec.js';
-import { blobId, seal } from './crypto.js';
+import { blobId, sealParts } from './crypto.js';
+import type { Compression } from '../domain/backup-types.js';
 import { packKey } from './layout.js';
 import { writeIndexFile } from './master-index.js';
 import { PackFileWriter, type BlobType, type PackEntry } from './pack.js';
@@ -49,7 +50,7 @@ export class BlobWriter implements ChunkSink {
   private failure: Error | undefined;
   private readonly uploadConcurrency: number;
   /** Sealed blobs arrive from worker threads as large short-lived buffers; see util/gc.ts. */
-  private readonly collectGarbage = collectEvery(32 * 1024 * 1024, fullCollector());
+  private readonly collectGarbage = collectEvery(16 * 1024 * 1024, fullCollector());
   private readonly indexEvery: number;
   private waiters: (() => void)[] = [];
 
@@ -67,11 +68,16 @@ export class BlobWriter implements ChunkSink {
     this.throwIfFailed();
     if (this.reserved.has(id) || this.repository.index.has(id)) return false;
     this.reserved.add(id);
+    await this.room();
+    return true;
+  }
+
+  /** Resolves when another blob may be added without piling up memory: uploads and writes keep up. */
+  async room(): Promise<void> {
     while (this.uploads.size >= this.uploadConcurrency || this.queuedBytes() > MAX_QUEUED_BYTES) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
       this.throwIfFailed();
     }
-    return true;
   }
 
   store(id: Buffer, sealed: Buffer[], rawLength: number): void {
@@ -79,14 +85,15 @@ export class BlobWriter implements ChunkSink {
     this.collectGarbage(rawLength);
   }
 
-  /** Stores a small blob (a tree, a manifest) sealed on this thread; returns its id. */
-  addInline(type: BlobType, plaintext: Buffer): string {
+  /** Stores a small blob (a tree, a small file) sealed on this thread; returns its id. */
+  addInline(type: BlobType, plaintext: Buffer, compression: Compression = 'zstd'): string {
     this.throwIfFailed();
     const id = blobId(this.repository.keyring.idKey, plaintext);
     const hex = id.toString('hex');
     if (this.reserved.has(hex) || this.repository.index.has(hex)) return hex;
     this.reserved.add(hex);
-    this.add(type, id, seal(this.repository.keyring.writeKey, this.codec.encode(plaintext, 'zstd'), id), plaintext.length);
+    this.add(type, id, sealParts(this.repository.keyring.writeKey, this.codec.encodeParts(plaintext, compression), id), plaintext.length);
+    this.collectGarbage(plaintext.length);
     return hex;
   }
 

@@ -7,23 +7,25 @@ import { systemClock } from '../ports/clock.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import type { Progress } from '../ports/progress.js';
 import { Repository } from '../repository/repository.js';
-import { LocalObjectStorage } from '../storage/local-object-storage.js';
-import { RetryingObjectStorage } from '../storage/retrying-object-storage.js';
+import { openStorage } from '../storage/open-storage.js';
 import type { KeySetting, LocalSettings } from './local-settings.js';
 
 export interface LocalRuntimeOptions {
   progress: Progress;
   /** The command may create a repository (backup, init): a missing default key file is then created. */
   mayCreate: boolean;
+  /** Where a remote repository's credentials come from. Default: the process environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
- * The composition root of the embedded mode: a local folder repository, a SQLite catalog and a local
- * key, all under one home directory. A new user needs no configuration at all.
+ * The composition root of the embedded mode: a local folder repository (or a remote one named by URL),
+ * a SQLite catalog and a local key, all under one home directory. A new user needs no configuration at all.
  */
 export async function localRuntime(settings: LocalSettings, options: LocalRuntimeOptions): Promise<AppDeps> {
   await mkdir(settings.home, { recursive: true, mode: 0o700 });
-  const storage = new RetryingObjectStorage(new LocalObjectStorage(settings.repository));
+  // A folder opens as a LocalObjectStorage, a URL as its backend's adapter; both behind the retry decorator.
+  const storage = await openStorage(settings.repository, { env: options.env ?? process.env });
   const keys = await keyProvider(settings.key, options.mayCreate && !(await Repository.exists(storage)));
   return {
     storage,

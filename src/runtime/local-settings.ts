@@ -1,11 +1,15 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
+import { isStorageUrl, parseStorageLocation } from '../storage/open-storage.js';
 
 /** How the local runtime finds its repository, catalog and key. Derived from the environment only. */
 export interface LocalSettings {
   home: string;
-  /** A folder path (later issues add URLs for remote backends). */
+  /**
+   * The repository: an absolute folder path, or a storage URL (`s3://bucket/prefix`, `gs://…`,
+   * `azure://…`, `sftp://…`, `ftp://…`, `ftps://…`, `file://…`) kept as given. See storage/open-storage.ts.
+   */
   repository: string;
   catalogPath: string;
   key: KeySetting;
@@ -21,19 +25,31 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * Embedded defaults: everything under CHRONO_BACKUP_HOME (default ~/.chrono-backup). CHRONO_BACKUP_REPO,
- * then the spec's BACKUP_LOCAL_PATH, choose another repository folder. CHRONO_BACKUP_PASSPHRASE, then
+ * then the spec's BACKUP_LOCAL_PATH, choose another repository folder or a storage URL. CHRONO_BACKUP_PASSPHRASE, then
  * the spec's BACKUP_ENCRYPTION_KEY (used as a passphrase), then CHRONO_BACKUP_KEY_FILE, then the key
  * file `<home>/key` choose the key.
  */
 export function localSettings(env: NodeJS.ProcessEnv, overrides: { repository?: string } = {}): LocalSettings {
   const home = resolve(env.CHRONO_BACKUP_HOME || join(homedir(), '.chrono-backup'));
-  const repository = resolve(overrides.repository || env.CHRONO_BACKUP_REPO || env.BACKUP_LOCAL_PATH || join(home, 'repo'));
+  const repository = repositorySetting(env, home, overrides.repository);
   const level = (env.BACKUP_LOG_LEVEL || env.CHRONO_BACKUP_LOG_LEVEL || 'warn').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     const variable = env.BACKUP_LOG_LEVEL ? 'BACKUP_LOG_LEVEL' : 'CHRONO_BACKUP_LOG_LEVEL';
     throw new ValidationError(`${variable} must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`, variable);
   }
   return { home, repository, catalogPath: join(home, 'catalog.sqlite'), key: keySetting(env, home), logLevel: level as LogLevel };
+}
+
+/**
+ * `--repo`, then CHRONO_BACKUP_REPO, then BACKUP_LOCAL_PATH, then `<home>/repo`. Paths resolve against the
+ * working directory; URLs are checked here (a ValidationError names the setting and the bad part) and
+ * kept as given, so their credentials are still read from the environment only when the storage opens.
+ */
+function repositorySetting(env: NodeJS.ProcessEnv, home: string, override: string | undefined): string {
+  const [value, source] = override ? [override, '--repo'] : env.CHRONO_BACKUP_REPO ? [env.CHRONO_BACKUP_REPO, 'CHRONO_BACKUP_REPO'] : env.BACKUP_LOCAL_PATH ? [env.BACKUP_LOCAL_PATH, 'BACKUP_LOCAL_PATH'] : [join(home, 'repo'), 'repository'];
+  if (!isStorageUrl(value)) return resolve(value);
+  parseStorageLocation(value, source);
+  return value.trim();
 }
 
 function keySetting(env: NodeJS.ProcessEnv, home: string): KeySetting {
