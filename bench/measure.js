@@ -27,6 +27,10 @@ export const GNU_TIME = '/usr/bin/time';
  * @property {number} userS        GNU time %U
  * @property {number} sysS         GNU time %S
  * @property {number} hrWallS      wall seconds measured by this process around the spawn (cross-check)
+ * @property {number} otherCpuS    CPU seconds used by other processes on the machine during the run
+ *                                 (system-wide busy time from /proc/stat minus this command's user+sys);
+ *                                 large values mean the timing was disturbed
+ * @property {{name: string, pid: number, cpuS: number}[]} otherTop  processes that used the most CPU meanwhile
  * @property {string} stdout       full stdout (capped at 64 MiB)
  * @property {string} stderrTail   last 8 KiB of stderr
  */
@@ -41,6 +45,8 @@ export function runMeasured(spec) {
   const timeFile = path.join(os.tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const args = ['-f', '%e %M %U %S', '-o', timeFile, ...spec.argv];
   return new Promise((resolve, reject) => {
+    const busy0 = cpuBusySeconds();
+    const procs0 = processCpu();
     const t0 = performance.now();
     const child = spawn(GNU_TIME, args, {
       cwd: spec.cwd,
@@ -59,9 +65,22 @@ export function runMeasured(spec) {
     child.stderr.on('data', (d) => {
       errTail = (errTail + d.toString('utf8')).slice(-8192);
     });
+    // A step that hangs (restic 0.14's restore of the 1 GiB corpus once waited forever after writing
+    // every file) is killed after the limit and reported as failed, so the run still finishes.
+    const limitS = Number(process.env.BENCH_STEP_TIMEOUT_S ?? 900);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      spawnSync('pkill', ['-KILL', '-P', String(child.pid)]);
+      child.kill('SIGKILL');
+    }, limitS * 1000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) errTail += `\n[bench] killed after ${limitS} s (BENCH_STEP_TIMEOUT_S)`;
       const hrWallS = (performance.now() - t0) / 1000;
+      const busy1 = cpuBusySeconds();
+      const others = topProcessDeltas(procs0, processCpu(), process.pid);
       let wallS = NaN, peakRssKiB = NaN, userS = NaN, sysS = NaN;
       try {
         // GNU time may prefix "Command exited with non-zero status N"; the numbers are on the last line
@@ -82,11 +101,67 @@ export function runMeasured(spec) {
         userS,
         sysS,
         hrWallS,
+        otherCpuS: Number.isFinite(busy0) && Number.isFinite(busy1) ? Math.max(0, busy1 - busy0 - (userS + sysS)) : NaN,
+        otherTop: others,
         stdout: Buffer.concat(out).toString('utf8'),
         stderrTail: errTail,
       });
     });
   });
+}
+
+/**
+ * System-wide busy CPU seconds since boot (user+nice+system+irq+softirq+steal from /proc/stat,
+ * USER_HZ = 100 on Linux). NaN where /proc/stat is not available.
+ */
+export function cpuBusySeconds() {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU seconds (utime+stime) of every process, by pid, from /proc/PID/stat. Empty where /proc is missing.
+ * @returns {Map<number, {name: string, cpuS: number}>}
+ */
+export function processCpu() {
+  const out = new Map();
+  let pids = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = st.lastIndexOf(')');
+      const name = st.slice(st.indexOf('(') + 1, close);
+      const f = st.slice(close + 2).split(' ');
+      // fields after ")": state(0) ppid(1) ... utime(11) stime(12)
+      out.set(Number(pid), { name, cpuS: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      // process exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** The processes (other than `selfPid`) that used the most CPU between two processCpu() snapshots. */
+function topProcessDeltas(before, after, selfPid) {
+  const deltas = [];
+  for (const [pid, a] of after) {
+    if (pid === selfPid) continue;
+    const b = before.get(pid);
+    const d = b && b.name === a.name ? a.cpuS - b.cpuS : a.cpuS;
+    if (d >= 0.05) deltas.push({ name: a.name, pid, cpuS: Math.round(d * 100) / 100 });
+  }
+  return deltas.sort((x, y) => y.cpuS - x.cpuS).slice(0, 5);
 }
 
 /**
