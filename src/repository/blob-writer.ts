@@ -148,6 +148,8 @@ export class BlobWriter implements ChunkSink {
       .then((pack) => {
         this.stats.packsWritten++;
         this.repository.index.addPack(pack.id, pack.entries);
+        // Indexed now: the reservation is no longer needed, and at millions of blobs it is memory.
+        for (const entry of pack.entries) this.reserved.delete(entry.id.toString('hex'));
         this.unindexed.push({ id: pack.id, entries: pack.entries });
         if (this.unindexed.length >= this.indexEvery || Date.now() - this.lastIndexed >= INDEX_INTERVAL_MS) this.scheduleIndex(false);
       })

@@ -46,15 +46,18 @@ export class Keyring {
     private readonly dataKeys: Map<number, DataKey & { created: string }>,
   ) {}
 
-  /** The HMAC key for blob ids. */
+  /** The HMAC key for blob ids (derived once: it is needed for every blob). */
   get idKey(): Buffer {
-    return derive(this.masterKey, 'blob-id');
+    this.derivedIdKey ??= derive(this.masterKey, 'blob-id');
+    return this.derivedIdKey;
   }
 
   /** The secret the chunker's gear table is derived from. */
   get chunkerSecret(): Buffer {
     return derive(this.masterKey, 'chunker');
   }
+
+  private derivedIdKey: Buffer | undefined;
 
   /** The data key that seals new data: the newest. */
   get writeKey(): DataKey {
