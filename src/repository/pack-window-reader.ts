@@ -1,6 +1,7 @@
 import { IntegrityError, NotFoundError } from '../domain/errors.js';
 import { packKey } from './layout.js';
-import type { Repository } from './repository.js';
+import type { ObjectStorage } from '../ports/object-storage.js';
+import type { BlobLocation } from './master-index.js';
 
 /**
  * Reads small blobs through aligned windows of packs. Small files backed up together sit next to each
@@ -13,17 +14,20 @@ export class PackWindowReader {
   private readonly windows = new Map<string, Promise<Buffer>>();
 
   constructor(
-    private readonly repository: Repository,
+    private readonly storage: ObjectStorage,
     private readonly windowBytes = 1024 * 1024,
     private readonly maxWindows = 16,
   ) {}
 
-  /** The sealed bytes of a blob, in a buffer the caller owns. */
-  async read(id: string): Promise<Buffer> {
-    const location = this.repository.locate(id);
+  /** True for blobs this reader serves: small ones inside one window. */
+  serves(location: BlobLocation): boolean {
     const index = Math.floor(location.offset / this.windowBytes);
-    const end = location.offset + location.length;
-    if (location.length * 4 > this.windowBytes || end > (index + 1) * this.windowBytes) return this.repository.readSealed(id);
+    return location.length * 4 <= this.windowBytes && location.offset + location.length <= (index + 1) * this.windowBytes;
+  }
+
+  /** The sealed bytes of a blob that `serves` accepts, in a buffer the caller owns. */
+  async read(location: BlobLocation, id: string): Promise<Buffer> {
+    const index = Math.floor(location.offset / this.windowBytes);
     const key = `${location.pack}:${index}`;
     let window = this.windows.get(key);
     if (window) this.windows.delete(key); // re-inserted below: the map's order is the use order
@@ -38,7 +42,7 @@ export class PackWindowReader {
 
   private async readWindow(pack: string, offset: number): Promise<Buffer> {
     try {
-      return await this.repository.storage.get(packKey(pack), { offset, length: this.windowBytes });
+      return await this.storage.get(packKey(pack), { offset, length: this.windowBytes });
     } catch (error) {
       if (error instanceof NotFoundError) throw new IntegrityError('pack_missing', `pack ${pack} is missing`, { cause: error, details: { pack } });
       throw error;

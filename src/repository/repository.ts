@@ -13,6 +13,7 @@ import { DEFAULT_PACK_SIZE } from './pack.js';
 import { decodeTree, type Tree } from './tree.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { mapLimit } from '../util/concurrency.js';
+import { PackWindowReader } from './pack-window-reader.js';
 
 /** The plaintext `config` object: what a reader needs before it has a key. Holds no secrets. */
 export interface RepositoryConfig {
@@ -36,13 +37,16 @@ export interface InitOptions {
  */
 export class Repository {
   private readonly codec = new BlobCodec();
+  private readonly windows: PackWindowReader;
 
   private constructor(
     readonly storage: ObjectStorage,
     readonly config: RepositoryConfig,
     readonly keyring: Keyring,
     public index: MasterIndex,
-  ) {}
+  ) {
+    this.windows = new PackWindowReader(storage);
+  }
 
   static async exists(storage: ObjectStorage): Promise<boolean> {
     return (await storage.head(LAYOUT.config)) !== undefined;
@@ -86,9 +90,13 @@ export class Repository {
     return location;
   }
 
-  /** The sealed bytes of a blob, read with a ranged request from its pack. */
+  /**
+   * The sealed bytes of a blob, in a buffer the caller owns: small blobs through shared windows of
+   * their pack (neighbours are usually read together), others with a ranged request of their own.
+   */
   async readSealed(id: string): Promise<Buffer> {
     const location = this.locate(id);
+    if (this.windows.serves(location)) return this.windows.read(location, id);
     try {
       const sealed = await this.storage.get(packKey(location.pack), { offset: location.offset, length: location.length });
       if (sealed.length !== location.length) throw new IntegrityError('pack_truncated', `pack ${location.pack} is truncated`);

@@ -8,7 +8,6 @@ import type { Repository } from '../repository/repository.js';
 import { assertSafeName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repository/tree.js';
 import { ByteBudget, Semaphore } from '../util/concurrency.js';
 import { utimesArgument } from './file-metadata.js';
-import { PackWindowReader } from '../repository/pack-window-reader.js';
 
 /**
  * Chooses what to restore by path relative to the snapshot root (`data/sub/file`): `all` restores the
@@ -57,7 +56,6 @@ export class FileTreeRestore {
   private readonly slots: Semaphore;
   /** Single-blob files in flight: enough to hide storage latency, few enough for file descriptors. */
   private readonly smallSlots = new Semaphore(32);
-  private readonly packs: PackWindowReader;
   /** Data fetched ahead of writing, across all files: keeps memory flat whatever the chunk sizes. */
   private readonly fetched = new ByteBudget(32 * 1024 * 1024);
   private readonly hardLinks = new Map<string, Promise<Buffer | undefined>>();
@@ -65,7 +63,6 @@ export class FileTreeRestore {
 
   constructor(private readonly deps: FileTreeRestoreDeps) {
     this.slots = new Semaphore(deps.filesInFlight ?? 8);
-    this.packs = new PackWindowReader(deps.repository);
   }
 
   /** Restores `nodes` into the existing directory `target`. */
@@ -251,7 +248,7 @@ export class FileTreeRestore {
     const reserved = this.deps.repository.locate(id).rawLength;
     await this.fetched.acquire(reserved);
     try {
-      const sealed = await this.packs.read(id);
+      const sealed = await this.deps.repository.readSealed(id);
       const data = sealed.length < INLINE_OPEN_BYTES ? this.deps.repository.openBlob(id, sealed) : await this.deps.pool.openBlob(Buffer.from(id, 'hex'), sealed);
       return { data, reserved };
     } catch (error) {

@@ -66,6 +66,11 @@ export class FtpObjectStorage implements ObjectStorage {
   private readonly waiting: ((connection: Connection | undefined) => void)[] = [];
   private open = 0;
   private readonly readyDirs = new Map<string, Promise<void>>();
+  /**
+   * The root as an absolute path, learnt from the login directory on first connect: basic-ftp changes
+   * the working directory (ensureDir), so relative paths would drift.
+   */
+  private absoluteRoot: string | undefined;
 
   constructor(options: FtpObjectStorageOptions) {
     if (typeof options.host !== 'string' || !/^[A-Za-z0-9.:_-]+$/.test(options.host)) throw new ValidationError('FTP host must be a host name or IP address', 'host');
@@ -80,7 +85,8 @@ export class FtpObjectStorage implements ObjectStorage {
     this.options = options;
     const scheme = options.security.kind === 'explicit-tls' ? 'ftps' : 'ftp';
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    this.location = `${scheme}://${encodeURIComponent(options.username)}@${host}:${this.port}/${this.root.replace(/^\//, '')}`;
+    // The same form a location URL takes: `/~/dir` for a directory below the login directory.
+    this.location = `${scheme}://${encodeURIComponent(options.username)}@${host}:${this.port}${this.root.startsWith('/') ? this.root : `/~/${this.root}`}`;
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
@@ -104,8 +110,8 @@ export class FtpObjectStorage implements ObjectStorage {
       if ((await this.head(key)) === undefined) throw new NotFoundError('object', key);
       return Buffer.alloc(0);
     }
-    const path = this.pathOf(key);
     return this.withConnection('get', key, async ({ client }) => {
+      const path = this.pathOf(key);
       const sink = new Collector(range?.length);
       try {
         await client.downloadTo(sink, path, range?.offset ?? 0);
@@ -128,8 +134,8 @@ export class FtpObjectStorage implements ObjectStorage {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     assertSafeKey(key);
-    const path = this.pathOf(key);
     return this.withConnection('head', key, async ({ client }) => {
+      const path = this.pathOf(key);
       const found = await this.probe(client, path);
       if (found?.kind !== 'file') return undefined;
       // MDTM gives seconds in UTC; without it, the listing's coarser date.
@@ -149,8 +155,8 @@ export class FtpObjectStorage implements ObjectStorage {
 
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
-    const path = this.pathOf(key);
     await this.withConnection('delete', key, async ({ client }) => {
+      const path = this.pathOf(key);
       try {
         await client.remove(path);
       } catch (error) {
@@ -171,8 +177,8 @@ export class FtpObjectStorage implements ObjectStorage {
   }
 
   private async *walk(relDir: string, prefix: string): AsyncGenerator<ObjectInfo> {
-    const dir = relDir === '' ? this.root || '.' : this.pathOf(relDir);
     const entries = await this.withConnection('list', prefix, async ({ client }) => {
+      const dir = relDir === '' ? this.rootPath() : this.pathOf(relDir);
       try {
         return await client.list(dir);
       } catch (error) {
@@ -194,9 +200,9 @@ export class FtpObjectStorage implements ObjectStorage {
   }
 
   private async writeAtomically(key: string, source: () => Readable): Promise<void> {
-    const target = this.pathOf(key);
-    const dir = posix.dirname(target);
     await this.withConnection('put', key, async ({ client }) => {
+      const target = this.pathOf(key);
+      const dir = posix.dirname(target);
       await this.ensureDir(client, dir);
       const temp = posix.join(dir, temporaryName());
       try {
@@ -283,7 +289,13 @@ export class FtpObjectStorage implements ObjectStorage {
   }
 
   private pathOf(key: string): string {
-    return this.root === '' ? key : posix.join(this.root, key);
+    return posix.join(this.rootPath(), key);
+  }
+
+  /** The absolute root; only called inside withConnection, after a connect has learnt it. */
+  private rootPath(): string {
+    if (this.absoluteRoot === undefined) throw new Error('FTP root used before connecting');
+    return this.absoluteRoot;
   }
 
   /** Runs one operation on a pooled connection (opening one if needed) and translates what it throws. */
@@ -358,6 +370,7 @@ export class FtpObjectStorage implements ObjectStorage {
         secure: security.kind === 'explicit-tls',
         ...(security.kind === 'explicit-tls' ? { secureOptions: { ...(security.ca !== undefined ? { ca: security.ca } : {}), ...(security.servername !== undefined ? { servername: security.servername } : {}) } } : {}),
       });
+      if (this.absoluteRoot === undefined) this.absoluteRoot = this.root.startsWith('/') ? this.root : posix.join(await client.pwd(), this.root);
     } catch (error) {
       client.close();
       throw error;

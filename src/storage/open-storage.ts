@@ -181,7 +181,7 @@ export interface OpenStorageOptions {
 }
 
 /** Parses `location` and opens it: the adapter for its scheme wrapped in a RetryingObjectStorage. */
-export async function openStorage(location: string, options: OpenStorageOptions): Promise<ObjectStorage> {
+export async function openStorage(location: string, options: OpenStorageOptions): Promise<OpenedStorage> {
   const parsed = parseStorageLocation(location);
   return openStorageLocation(parsed.location, options, parsed.secrets);
 }
@@ -205,9 +205,26 @@ export async function openStorage(location: string, options: OpenStorageOptions)
  * - FTP/FTPS: the URL's password, else `CHRONO_BACKUP_FTP_PASSWORD`; user `anonymous` when none is
  *   named. FTPS trusts the system CAs, `NODE_EXTRA_CA_CERTS`, and `CHRONO_BACKUP_FTPS_CA_FILE`.
  */
-export async function openStorageLocation(location: StorageLocation, options: OpenStorageOptions, secrets: LocationSecrets = {}): Promise<ObjectStorage> {
-  const env = options.env;
-  return new RetryingObjectStorage(await adapterFor(location, env, secrets), options.retry);
+export async function openStorageLocation(location: StorageLocation, options: OpenStorageOptions, secrets: LocationSecrets = {}): Promise<OpenedStorage> {
+  return new OpenedStorage(await adapterFor(location, options.env, secrets), options.retry);
+}
+
+/**
+ * An opened repository storage: the adapter behind the retry decorator, plus `close` to release its
+ * connections (SSH, FTP, HTTP keep-alive). Idle connections never keep a process alive, so a command
+ * may simply exit; long-lived processes and tests close what they opened.
+ */
+export class OpenedStorage extends RetryingObjectStorage {
+  constructor(
+    private readonly adapter: ObjectStorage & { close?: () => Promise<void> | void },
+    retry?: RetryOptions,
+  ) {
+    super(adapter, retry);
+  }
+
+  async close(): Promise<void> {
+    await this.adapter.close?.();
+  }
 }
 
 async function adapterFor(location: StorageLocation, env: Record<string, string | undefined>, secrets: LocationSecrets): Promise<ObjectStorage> {

@@ -207,7 +207,7 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   /** Releases the client's sockets. The storage must not be used afterwards. */
-  close(): void {
+  async close(): Promise<void> {
     this.client.destroy();
   }
 

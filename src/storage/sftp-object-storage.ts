@@ -107,7 +107,8 @@ export class SftpObjectStorage implements ObjectStorage {
     this.operationTimeoutMs = options.operationTimeoutMs ?? 120_000;
     if (!Number.isInteger(this.operationTimeoutMs) || this.operationTimeoutMs < 1) throw new ValidationError('operationTimeoutMs must be a positive integer', 'operationTimeoutMs');
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    this.location = `sftp://${options.username}@${host}:${this.port}/${this.root.replace(/^\//, '')}`;
+    // The same form a location URL takes: `/~/dir` for a directory below the login directory.
+    this.location = `sftp://${options.username}@${host}:${this.port}${this.root.startsWith('/') ? this.root : `/~/${this.root}`}`;
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
@@ -290,7 +291,10 @@ export class SftpObjectStorage implements ObjectStorage {
       });
       return await Promise.race([work(opened), timedOut]);
     } catch (error) {
-      throw this.translate(error, operation, key);
+      const translated = this.translate(error, operation, key);
+      // A connection that failed this way is not used again; the next operation opens a new one.
+      if (session !== undefined && (translated.code === 'storage.network' || translated.code === 'storage.timeout')) this.drop(session);
+      throw translated;
     } finally {
       clearTimeout(timer);
       this.active--;
@@ -370,14 +374,10 @@ export class SftpObjectStorage implements ObjectStorage {
     if (code === SFTP.permissionDenied || code === 'EACCES') return fail('access_denied', `access denied to object ${key} on SFTP server ${where}`, false);
     if (code === SFTP.noSuchFile || code === 'ENOENT') return fail('missing_directory', `a directory for object ${key} is missing on SFTP server ${where}`, false);
     if (code === SFTP.noConnection || code === SFTP.connectionLost || code === 'ERR_NOT_CONNECTED' || /no sftp connection|unexpected (end|close)|no response from server|not connected|timed out while waiting for handshake|keepalive timeout/i.test(message)) {
-      this.session = undefined;
       return fail('network', `connection to SFTP server ${where} was lost during ${operation} of ${key}`, true);
     }
     if (code === 'ENOTFOUND') return fail('host_not_found', `SFTP host ${this.options.host} does not resolve`, false);
-    if (isTransientNetworkError(error)) {
-      this.session = undefined;
-      return fail('network', `network failure reaching SFTP server ${where} during ${operation} of ${key}`, true);
-    }
+    if (isTransientNetworkError(error)) return fail('network', `network failure reaching SFTP server ${where} during ${operation} of ${key}`, true);
     if (code === SFTP.unsupported) return fail('unsupported', `SFTP server ${where} does not support an operation ${operation} needs`, false);
     return fail('io', `SFTP ${operation} of object ${key} failed on ${where}`, false);
   }
