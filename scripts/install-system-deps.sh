@@ -9,6 +9,8 @@ need npm npm
 need g++ g++
 need make make
 need python3 python3
+# The SFTP storage tests run a throwaway sshd; /usr/sbin is not on every user's PATH, so check the file.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
