@@ -53,6 +53,8 @@ export function deriveSeed(seed, ...labels) {
   return h;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export class Rng {
   /** @param {number} seed */
   constructor(seed) {
@@ -106,7 +108,8 @@ export class Rng {
 
   /** 8 lowercase hex digits. */
   hex8() {
-    return this.next().toString(16).padStart(8, '0');
+    const x = this.next();
+    return HEX[x >>> 24] + HEX[(x >>> 16) & 255] + HEX[(x >>> 8) & 255] + HEX[x & 255];
   }
 
   /**
@@ -496,8 +499,8 @@ export function generateCorpus(dir, { totalBytes = GiB, seed = 1, log = () => {}
   let budgetSmall = Math.min(small, Math.round(totalBytes * 0.6)) - edgeBytes;
   const rest = totalBytes - edgeBytes - budgetSmall;
   let budgetText = Math.round(rest * (0.35 / 0.85));
-  let budgetBinary = Math.round(rest * (0.35 / 0.85));
-  let budgetDup = rest - budgetText - budgetBinary;
+  const budgetBinary = Math.round(rest * (0.35 / 0.85));
+  const budgetDup = rest - budgetText - budgetBinary;
   const maxText = clamp(Math.round(totalBytes / 20), MiB, 128 * MiB);
   const maxBinary = clamp(Math.round(totalBytes / 16), MiB, 256 * MiB);
   log(`corpus: ${fmtBytes(totalBytes)} seed=${seed} -> ${dir}`);
@@ -550,7 +553,6 @@ export function generateCorpus(dir, { totalBytes = GiB, seed = 1, log = () => {}
       setMtime(abs);
       count('binary', size);
       sources.push({ rel, size });
-      budgetBinary -= size;
       i++;
     }
   }
@@ -603,7 +605,6 @@ export function generateCorpus(dir, { totalBytes = GiB, seed = 1, log = () => {}
       count('dup-spliced', size);
       splicedLeft -= size;
     }
-    budgetDup = 0;
   }
 
   // --- many small files in nested directories ----------------------------------------------

@@ -2,10 +2,10 @@
 // Chrono Backup vs restic benchmark (`npm run bench`). See bench/README.md.
 //
 //   node bench/run.js [--size 1GiB] [--also-size 4GiB] [--only both|restic|ours] [--keep]
-//                     [--seed 1] [--repeat 1] [--work DIR] [--ours-bin PATH] [--no-raw]
+//                     [--seed 1] [--repeat 1] [--quiet-wait 0] [--work DIR] [--ours-bin PATH] [--no-raw]
 //
 // Environment equivalents: BENCH_SIZE, BENCH_ALSO_SIZE, BENCH_ONLY, BENCH_KEEP=1, BENCH_SEED,
-// BENCH_REPEAT, BENCH_WORK_DIR, CHRONO_BENCH_BIN, BENCH_NO_RAW=1.
+// BENCH_REPEAT, BENCH_QUIET_WAIT, BENCH_WORK_DIR, CHRONO_BENCH_BIN, BENCH_NO_RAW=1.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { generateCorpus, mutateCorpus, measurePrng, parseSize, fmtBytes } from './corpus.js';
-import { runMeasured, runPlain, duBytes, syncFs, warmCache, ensureProgram, GNU_TIME } from './measure.js';
+import { runMeasured, runPlain, duBytes, syncFs, warmCache, ensureProgram, cpuBusySeconds, GNU_TIME } from './measure.js';
 import { walkTree, compareTrees, findRestoredRoot } from './tree.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -37,6 +37,8 @@ const USAGE = `usage: node bench/run.js [options]
   --ours-bin PATH    Chrono Backup CLI (default bin/chrono-backup.js; env CHRONO_BENCH_BIN)
   --repeat N         run the whole sequence N times (fresh corpus and repositories) and report
                      medians (default 1; env BENCH_REPEAT)
+  --quiet-wait SECS  before each measurement wait up to SECS seconds until other processes use
+                     less than 0.2 CPU (for shared machines; default 0 = off; env BENCH_QUIET_WAIT)
   --no-raw           skip the raw tar|zstd|openssl reference row (env BENCH_NO_RAW=1)`;
 
 function parseArgs(argv) {
@@ -51,6 +53,7 @@ function parseArgs(argv) {
     oursBin: env.CHRONO_BENCH_BIN ?? path.join(ROOT, 'bin', 'chrono-backup.js'),
     raw: !(env.BENCH_NO_RAW === '1' || env.BENCH_NO_RAW === 'true'),
     repeat: Number(env.BENCH_REPEAT ?? 1),
+    quietWait: Number(env.BENCH_QUIET_WAIT ?? 0),
     fraction: 0.02,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -71,6 +74,7 @@ function parseArgs(argv) {
       case '--ours-bin': o.oursBin = path.resolve(value()); break;
       case '--no-raw': o.raw = false; break;
       case '--repeat': o.repeat = Number(value()); break;
+      case '--quiet-wait': o.quietWait = Number(value()); break;
       case '-h': case '--help': log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
     }
@@ -78,6 +82,7 @@ function parseArgs(argv) {
   if (!['both', 'restic', 'ours'].includes(o.only)) throw new Error(`--only must be both, restic or ours\n${USAGE}`);
   if (!Number.isInteger(o.seed)) throw new Error('--seed must be an integer');
   if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error('--repeat must be a positive integer');
+  if (!(o.quietWait >= 0)) throw new Error('--quiet-wait must be a number of seconds');
   o.sizeBytes = parseSize(o.size);
   o.alsoSizeBytes = o.alsoSize ? parseSize(o.alsoSize) : null;
   return o;
@@ -91,17 +96,22 @@ function resticTool(resticPath, runDir, cacheDir) {
   const repo = path.join(runDir, 'restic-repo');
   const env = { RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cacheDir };
   const cmd = (...args) => ({ argv: [resticPath, ...args], env, cwd: runDir });
-  return {
+  const tool = {
     name: 'restic',
     repoDir: repo,
     restoreDir: path.join(runDir, 'restore-restic'),
+    /** cache directory of this repository inside RESTIC_CACHE_DIR (named after the repository id) */
+    cacheEntry: null,
     setup() {
       runPlain(cmd('init', '--repo', repo));
+      const cfg = parseJsonOutput(runPlain({ ...cmd('cat', 'config', '--no-cache', '--repo', repo), allowFail: true }).stdout);
+      if (cfg && typeof cfg.id === 'string') tool.cacheEntry = path.join(cacheDir, cfg.id);
     },
     backup: () => cmd('backup', '--repo', repo, '--host', 'bench', CORPUS),
     restore: (target) => cmd('restore', 'latest', '--repo', repo, '--target', target),
     verify: () => cmd('check', '--read-data', '--repo', repo),
   };
+  return tool;
 }
 
 function oursTool(oursBin, runDir, homeName = 'ours-home') {
@@ -129,7 +139,7 @@ function oursTool(oursBin, runDir, homeName = 'ours-home') {
       }
       const fallback = tool.snapshotIds.nextday ?? tool.snapshotIds.rebackup ?? tool.snapshotIds.first;
       if (!fallback) throw new Error(`cannot determine the latest snapshot: snapshots --json failed (${r.stderr.trim().slice(-300)}) and no backup reported an id`);
-      log(`  [ours] snapshots --json unusable; restoring the id the next-day backup reported (${fallback})`);
+      log(`  [ours] snapshots --json unusable; restoring the id the last backup reported (${fallback})`);
       return fallback;
     },
     restore: (target) => cmd('restore', tool.latestSnapshotId(), '--target', target),
@@ -183,6 +193,7 @@ function parseJsonOutput(stdout) {
  * @property {(ctx: any) => any} ours
  * @property {(ctx: any) => void} [before]
  * @property {(ctx: any, toolName: string, m: any) => void} [after]
+ * @property {(ctx: any) => void} [afterAll]  once after both tools ran
  */
 
 /** @returns {Step[]} */
@@ -243,10 +254,14 @@ function defineSteps() {
       restic: (ctx) => freshDir(ctx.tools.restic.restoreDir) && ctx.tools.restic.restore(ctx.tools.restic.restoreDir),
       ours: (ctx) => freshDir(ctx.tools.ours.restoreDir) && ctx.tools.ours.restore(ctx.tools.ours.restoreDir),
       after: (ctx, toolName, m) => {
-        if (!m.ok) return;
-        ctx.restoreChecks[toolName] = checkRestore(ctx, toolName);
-        // free the disk space early; the check result is all we need
-        if (!ctx.opts.keep) fs.rmSync(ctx.tools[toolName].restoreDir, { recursive: true, force: true });
+        if (m.ok) ctx.restoreChecks[toolName] = checkRestore(ctx, toolName);
+      },
+      // Delete the restored trees only after both tools restored: on ext4, creating many files right
+      // after deleting many is much slower (inode allocation skips recently deleted inodes), which
+      // would penalise whichever tool restores second.
+      afterAll: (ctx) => {
+        if (ctx.opts.keep) return;
+        for (const t of Object.values(ctx.tools)) fs.rmSync(t.restoreDir, { recursive: true, force: true });
       },
     },
     {
@@ -319,10 +334,13 @@ async function measure(ctx, toolName, step) {
   }
   if (step.readsCorpus) warmCache(ctx.corpusDir);
   syncFs();
+  if (ctx.opts?.quietWait > 0) await waitQuiet(ctx.opts.quietWait);
   const m = await runMeasured(spec);
   if (!m.ok) reportFailure(toolName, step.name, m);
   log(`  [${toolName.padEnd(6)}] ${step.name}: ${fmtNum(m.wallS, 2)} s wall, ${fmtNum(m.peakRssKiB / 1024, 0)} MiB peak RSS, ` +
-    `${fmtNum(m.userS, 1)} s user, ${fmtNum(m.sysS, 1)} s sys${m.ok ? '' : '  ** FAILED **'}`);
+    `${fmtNum(m.userS, 1)} s user, ${fmtNum(m.sysS, 1)} s sys${m.ok ? '' : '  ** FAILED **'}` +
+    (disturbed(m) ? `  ** other processes used ${fmtNum(m.otherCpuS, 1)} CPU-s meanwhile: timing disturbed **` +
+      (m.otherTop?.length ? ` (${m.otherTop.map((p) => `${p.name} ${p.cpuS.toFixed(1)} s`).join(', ')})` : '') : ''));
   try {
     step.after?.(ctx, toolName, m);
   } catch (err) {
@@ -331,6 +349,25 @@ async function measure(ctx, toolName, step) {
     m.hookError = String(err);
   }
   return m;
+}
+
+/** Wait (up to maxS seconds) until the machine's busy CPU over one second drops below 0.2 CPU. */
+async function waitQuiet(maxS) {
+  const t0 = performance.now();
+  let busy = NaN;
+  while ((performance.now() - t0) / 1000 < maxS) {
+    const b0 = cpuBusySeconds();
+    await new Promise((r) => setTimeout(r, 1000));
+    busy = cpuBusySeconds() - b0;
+    if (!(busy >= 0.2)) break;
+  }
+  const waited = (performance.now() - t0) / 1000;
+  if (waited > 1.5) log(`  (waited ${waited.toFixed(0)} s for a quiet machine${busy >= 0.2 ? `; still busy: ${busy.toFixed(2)} CPU` : ''})`);
+}
+
+/** Did other processes use more than a quarter of a CPU on average during the measurement? */
+function disturbed(m) {
+  return Number.isFinite(m?.otherCpuS) && Number.isFinite(m?.wallS) && m.otherCpuS > 0.25 * Math.max(m.wallS, 0.5);
 }
 
 function failed(reason) {
@@ -373,6 +410,15 @@ function machineInfo(resticPath, workDir) {
     restic: resticPath ? runPlain({ argv: [resticPath, 'version'], allowFail: true }).stdout.trim() : null,
     workDirFs: fsType,
   };
+}
+
+function freeBytes(dir) {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 0;
+  }
 }
 
 function checkDiskSpace(dir, opts) {
@@ -427,13 +473,15 @@ async function main() {
   fs.mkdirSync(opts.work, { recursive: true });
   const runDir = path.join(opts.work, `run-${stamp}`);
   const resticCache = path.join(opts.work, 'restic-cache');
-  fs.rmSync(resticCache, { recursive: true, force: true }); // every run starts with a cold restic cache
+  // The cache directory is shared with other runs; every repository is new, so its cache starts cold,
+  // and each run deletes only its own repositories' cache entries.
+  const resticCacheEntries = [];
   fs.mkdirSync(runDir, { recursive: true });
   checkDiskSpace(opts.work, opts);
   const cleanup = () => {
     if (!opts.keep) {
       fs.rmSync(runDir, { recursive: true, force: true });
-      fs.rmSync(resticCache, { recursive: true, force: true });
+      for (const e of resticCacheEntries) fs.rmSync(e, { recursive: true, force: true });
     }
   };
   process.on('SIGINT', () => {
@@ -456,8 +504,13 @@ async function main() {
   for (let rep = 0; rep < opts.repeat; rep++) {
     const repDir = opts.repeat === 1 ? runDir : path.join(runDir, `rep-${rep + 1}`);
     if (opts.repeat > 1) log(`\n########## repetition ${rep + 1} of ${opts.repeat}`);
-    reps.push(await runSequence({ opts, want, steps, repDir, resticPath, resticCache, rawOk, rep }));
-    if (!opts.keep && opts.repeat > 1) fs.rmSync(repDir, { recursive: true, force: true });
+    reps.push(await runSequence({ opts, want, steps, repDir, resticPath, resticCache, resticCacheEntries, rawOk, rep }));
+    // Deleting tens of thousands of files shortly before the next repetition would slow down file
+    // creation there (ext4 skips recently deleted inodes); so delete now only if disk space is short.
+    if (!opts.keep && opts.repeat > 1 && rep < opts.repeat - 1 && freeBytes(opts.work) < opts.sizeBytes * 6) {
+      log('  (low on disk space: deleting this repetition now; the next one may create files more slowly)');
+      fs.rmSync(repDir, { recursive: true, force: true });
+    }
   }
   const agg = aggregate(reps, steps);
 
@@ -469,8 +522,8 @@ async function main() {
       log(`\nRSS scaling check skipped: ${scaling.skipped}`);
     } else {
       log(`\n== RSS scaling: first backup of a ${fmtBytes(opts.alsoSizeBytes)} corpus (ours)`);
-      // make room: the main run's repositories and corpus are no longer needed
-      if (!opts.keep) {
+      // make room if needed: the main run's repositories and corpus are no longer needed
+      if (!opts.keep && freeBytes(opts.work) < opts.alsoSizeBytes * 2.5) {
         for (const name of fs.readdirSync(runDir)) fs.rmSync(path.join(runDir, name), { recursive: true, force: true });
       }
       const scaleDir = path.join(runDir, 'scale');
@@ -547,7 +600,7 @@ async function main() {
  * One full sequence: generate the corpus, set up the tools, raw reference, then every step for
  * every tool. Returns the measurements.
  */
-async function runSequence({ opts, want, steps, repDir, resticPath, resticCache, rawOk, rep }) {
+async function runSequence({ opts, want, steps, repDir, resticPath, resticCache, resticCacheEntries, rawOk, rep }) {
   const corpusDir = path.join(repDir, CORPUS);
   fs.mkdirSync(repDir, { recursive: true });
   log(`generating corpus in ${corpusDir} ...`);
@@ -573,6 +626,7 @@ async function runSequence({ opts, want, steps, repDir, resticPath, resticCache,
   if (want.restic) {
     ctx.tools.restic = resticTool(resticPath, repDir, resticCache);
     ctx.tools.restic.setup();
+    if (ctx.tools.restic.cacheEntry) resticCacheEntries.push(ctx.tools.restic.cacheEntry);
     log(`restic repository initialised (unmeasured): ${ctx.tools.restic.repoDir}`);
   }
   if (want.ours) ctx.tools.ours = oursTool(opts.oursBin, repDir);
@@ -599,6 +653,7 @@ async function runSequence({ opts, want, steps, repDir, resticPath, resticCache,
     // alternate which tool goes first (per step and per repetition) to avoid order bias
     const seq = (i + rep) % 2 === 0 ? order : [...order].reverse();
     for (const toolName of seq) results[step.key][toolName] = await measure(ctx, toolName, step);
+    step.afterAll?.(ctx);
   }
   for (const t of order) ctx.repoSizes[t].final = duBytes(ctx.tools[t].repoDir).bytes;
   if (ctx.tools.ours) ctx.repoSizes.ours.homeTotal = duBytes(ctx.tools.ours.home).bytes;
@@ -612,19 +667,26 @@ function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** Median over repetitions; a step counts as failed if it failed in any repetition. */
+/**
+ * Median over repetitions, using only the repetitions whose measurement was not disturbed by other
+ * processes when there is at least one such; a step counts as failed if it failed in any repetition.
+ */
 function aggregate(reps, steps) {
   const one = (ms) => {
     const present = ms.filter(Boolean);
     if (present.length === 0) return undefined;
     const ok = present.length === ms.length && present.every((m) => m.ok);
+    const clean = present.filter((m) => !disturbed(m));
+    const use = clean.length > 0 ? clean : present;
     return {
       ok,
-      wallS: ok ? median(present.map((m) => m.wallS)) : NaN,
-      peakRssKiB: ok ? median(present.map((m) => m.peakRssKiB)) : NaN,
-      userS: ok ? median(present.map((m) => m.userS)) : NaN,
-      sysS: ok ? median(present.map((m) => m.sysS)) : NaN,
-      runs: present.map((m) => ({ ok: m.ok, wallS: m.wallS, peakRssKiB: m.peakRssKiB })),
+      wallS: ok ? median(use.map((m) => m.wallS)) : NaN,
+      peakRssKiB: ok ? median(use.map((m) => m.peakRssKiB)) : NaN,
+      userS: ok ? median(use.map((m) => m.userS)) : NaN,
+      sysS: ok ? median(use.map((m) => m.sysS)) : NaN,
+      otherCpuS: ok ? median(use.map((m) => m.otherCpuS)) : NaN,
+      usedRuns: use.length,
+      runs: present.map((m) => ({ ok: m.ok, wallS: m.wallS, peakRssKiB: m.peakRssKiB, otherCpuS: m.otherCpuS, disturbed: disturbed(m) })),
     };
   };
   const results = {};
@@ -673,17 +735,25 @@ function buildReport({ steps, agg, reps, tools, scaling, want }) {
 function printReport(report, { steps, agg, reps, tools, scaling, opts }) {
   const last = reps[reps.length - 1];
   const rows = [['step', 'restic wall s', 'ours wall s', 'ratio', 'restic peak RSS MiB', 'ours peak RSS MiB', 'ratio']];
+  let anyDisturbed = false;
   for (const s of steps) {
     const r = agg.results[s.key] ?? {};
     const rw = r.restic?.wallS;
     const ow = r.ours?.wallS;
     const rr = r.restic?.peakRssKiB / 1024;
     const or = r.ours?.peakRssKiB / 1024;
-    rows.push([s.name, cell(r.restic, rw, 2), cell(r.ours, ow, 2), fmtNum(ratio(ow, rw), 2), cell(r.restic, rr, 0), cell(r.ours, or, 0), fmtNum(ratio(or, rr), 2)]);
+    const mark = (m) => (disturbed(m) ? '*' : '');
+    if (disturbed(r.restic) || disturbed(r.ours)) anyDisturbed = true;
+    rows.push([s.name, cell(r.restic, rw, 2) + mark(r.restic), cell(r.ours, ow, 2) + mark(r.ours), fmtNum(ratio(ow, rw), 2), cell(r.restic, rr, 0), cell(r.ours, or, 0), fmtNum(ratio(or, rr), 2)]);
   }
   log('\n' + '='.repeat(100));
-  log(`RESULTS — corpus ${fmtBytes(opts.sizeBytes)}${opts.repeat > 1 ? `, median of ${opts.repeat} repetitions` : ''} (ratio = ours ÷ restic; lower is better)`);
+  log(`RESULTS — corpus ${fmtBytes(opts.sizeBytes)}${opts.repeat > 1 ? `, median of ${opts.repeat} repetitions (of the undisturbed ones where there are any)` : ''} ` +
+    '(ratio = ours ÷ restic; lower is better)');
   log(table(rows));
+  if (anyDisturbed) {
+    log('* other processes used more than a quarter of a CPU on average during this measurement (see otherCpuS in the JSON);\n' +
+      '  the wall time is not trustworthy: re-run on a quiet machine, with --repeat 3 or with --quiet-wait 300');
+  }
   const raw = agg.raw;
   if (raw) {
     const f = agg.results.first ?? {};
@@ -724,7 +794,7 @@ function printReport(report, { steps, agg, reps, tools, scaling, opts }) {
 
   log('\ntargets (ours ÷ restic):');
   const trows = [['target', 'ratio', '≤', 'status']];
-  for (const t of report.targets) trows.push([t.label, t.value === null ? '—' : t.value.toFixed(2), t.max.toFixed(2), t.status]);
+  for (const t of report.targets) trows.push([t.label, t.value === null ? '—' : t.value.toFixed(3), t.max.toFixed(2), t.status]);
   log(table(trows));
 }
 
