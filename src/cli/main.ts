@@ -53,7 +53,7 @@ function snapshotJson(snapshot: Snapshot) {
 export function buildProgram(): Command {
   const program = new Command('chrono-backup')
     .description('Encrypted, deduplicating backups of files, configuration and databases')
-    .option('--repo <location>', 'repository folder (default: $CHRONO_BACKUP_REPO, $BACKUP_LOCAL_PATH or ~/.chrono-backup/repo)')
+    .option('--repo <location>', 'repository folder or URL: s3://, gs://, azure://, sftp://, ftp://, ftps:// (default: $CHRONO_BACKUP_REPO, $BACKUP_LOCAL_PATH or ~/.chrono-backup/repo)')
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--no-progress', 'do not draw progress on the terminal')
     .showHelpAfterError();
