@@ -395,7 +395,9 @@ function migrate(db: Database.Database, path: string): void {
 function translateError(error: unknown, operation: string): BackupError {
   if (error instanceof BackupError) return error;
   if (error instanceof Database.SqliteError) {
-    if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED')) {
+    // SQLITE_PROTOCOL: in WAL mode, a lock that stayed contended through SQLite's own retries — the
+    // same transient condition as BUSY (seen under load on 2 cores).
+    if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED') || error.code === 'SQLITE_PROTOCOL') {
       return new StorageError('catalog_busy', `catalog is busy: another process holds its lock (${operation})`, {
         retryable: true,
         cause: error,

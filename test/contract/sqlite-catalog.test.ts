@@ -126,7 +126,8 @@ describe('SqliteCatalog on a file', () => {
       const started = Date.now();
       const attempt = impatient.putSnapshot('r', makeSnapshot({ id: 'full_20240101_000000' }));
       await expect(attempt).rejects.toBeInstanceOf(StorageError);
-      await expect(attempt).rejects.toMatchObject({ code: 'storage.catalog_busy', retryable: true });
+      const failure = (await attempt.catch((error: unknown) => error)) as StorageError;
+      expect({ code: failure.code, retryable: failure.retryable, sqliteCode: failure.details?.sqliteCode }).toMatchObject({ code: 'storage.catalog_busy', retryable: true });
       expect(Date.now() - started).toBeGreaterThanOrEqual(150);
       holder.exec('ROLLBACK');
       await impatient.putSnapshot('r', makeSnapshot({ id: 'full_20240101_000000' }));
