@@ -2,6 +2,7 @@ import type { Catalog } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import type { ObjectStorage } from '../ports/object-storage.js';
+import type { Logger } from '../ports/logger.js';
 import type { Progress } from '../ports/progress.js';
 
 /** What every use case gets from its driver (CLI, server, Lambda). Built by a composition root. */
@@ -12,6 +13,8 @@ export interface AppDeps {
   clock: Clock;
   progress: Progress;
   hostname: string;
+  /** Diagnostics (run start and end, retries); silent when absent. */
+  logger?: Logger;
   /** Worker threads for chunking, compression and encryption (default: one per core). */
   workers?: number;
 }

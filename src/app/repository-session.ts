@@ -38,15 +38,21 @@ export async function withRepository<T>(
     startedAt: deps.clock.now().toISOString(),
   };
   await deps.catalog.startRun(run);
+  deps.logger?.info('run started', { run: run.id, kind: run.kind, repository: run.repository, location: deps.storage.location });
   try {
     // Another process may have added packs since we opened; reading the index under the lease
     // makes deduplication and prune decisions see them.
     await repository.reloadIndex();
     const result = await work(repository, lock, run);
-    await deps.catalog.finishRun(run.id, { status: 'succeeded', finishedAt: deps.clock.now().toISOString(), ...(summarize ? summarize(result) : {}) });
+    const finished = { status: 'succeeded' as const, finishedAt: deps.clock.now().toISOString(), ...(summarize ? summarize(result) : {}) };
+    await deps.catalog.finishRun(run.id, finished);
+    deps.logger?.info('run succeeded', { run: run.id, kind: run.kind, ...(finished.snapshotId ? { snapshot: finished.snapshotId } : {}) });
     return result;
   } catch (error) {
     const failure = asBackupError(error);
+    // Info, not error: the driver reports the failure to whoever asked (exit code, HTTP status); the log
+    // records the run's life, as for runs that succeed.
+    deps.logger?.info('run failed', { run: run.id, kind: run.kind, code: failure.code, error: failure.message });
     await deps.catalog
       .finishRun(run.id, { status: 'failed', finishedAt: deps.clock.now().toISOString(), error: { code: failure.code, message: failure.message } })
       .catch(() => undefined);

@@ -8,6 +8,7 @@ import type { KeyProvider } from '../ports/key-provider.js';
 import type { Progress } from '../ports/progress.js';
 import { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/open-storage.js';
+import { jsonLogger } from '../util/json-logger.js';
 import type { KeySetting, LocalSettings } from './local-settings.js';
 
 export interface LocalRuntimeOptions {
@@ -25,7 +26,11 @@ export interface LocalRuntimeOptions {
 export async function localRuntime(settings: LocalSettings, options: LocalRuntimeOptions): Promise<AppDeps> {
   await mkdir(settings.home, { recursive: true, mode: 0o700 });
   // A folder opens as a LocalObjectStorage, a URL as its backend's adapter; both behind the retry decorator.
-  const storage = await openStorage(settings.repository, { env: options.env ?? process.env });
+  const logger = jsonLogger(settings.logLevel);
+  const storage = await openStorage(settings.repository, {
+    env: options.env ?? process.env,
+    retry: { onRetry: (retry) => logger.warn('storage call failed, retrying', { ...retry }) },
+  });
   const keys = await keyProvider(settings.key, options.mayCreate && !(await Repository.exists(storage)));
   return {
     storage,
@@ -34,6 +39,7 @@ export async function localRuntime(settings: LocalSettings, options: LocalRuntim
     clock: systemClock,
     progress: options.progress,
     hostname: hostname(),
+    logger,
   };
 }
 

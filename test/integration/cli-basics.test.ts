@@ -121,3 +121,23 @@ describe('--json output parses', () => {
     expect(result.stderr).toMatch(/^error: .*\[not_found\]\n$/);
   }, 30_000);
 });
+
+describe('BACKUP_LOG_LEVEL', () => {
+  it('info writes JSON log lines for the run on stderr, never on stdout', async () => {
+    const result = expectExit(await home.run(['verify', '--json'], { env: { BACKUP_LOG_LEVEL: 'info' } }), EXIT.ok);
+    const logs = result.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; msg: string; kind?: string });
+    expect(logs.map((line) => [line.level, line.msg, line.kind])).toEqual([
+      ['info', 'run started', 'verify'],
+      ['info', 'run succeeded', 'verify'],
+    ]);
+    expect(parseJson<VerifyJson>(result).ok).toBe(true);
+  });
+
+  it('the default (warn) writes nothing for a run that succeeds', async () => {
+    const result = expectExit(await home.run(['verify', '--json']), EXIT.ok);
+    expect(result.stderr).toBe('');
+  });
+});
