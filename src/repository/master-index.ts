@@ -3,6 +3,7 @@ import type { ObjectStorage } from '../ports/object-storage.js';
 import { open, seal, type DataKey, type DataKeyLookup } from './crypto.js';
 import { indexKey, LAYOUT, lastSegment } from './layout.js';
 import { createHash } from 'node:crypto';
+import { BlobCodec } from './codec.js';
 import type { BlobType, PackEntry } from './pack.js';
 import { mapLimit } from '../util/concurrency.js';
 
@@ -27,6 +28,7 @@ interface IndexFile {
 }
 
 const INDEX_AAD = Buffer.from('index');
+const indexCodec = new BlobCodec();
 
 export class MasterIndex {
   private readonly blobs = new Map<string, BlobLocation>();
@@ -95,7 +97,8 @@ export async function readIndexFile(storage: ObjectStorage, keys: DataKeyLookup,
   const sealed = await storage.get(indexKey(id));
   if (sha256Hex(sealed) !== id) throw new IntegrityError('index_hash', `index file ${id} is damaged: its content does not match its name (run \`chrono-backup repair index\`)`);
   try {
-    return JSON.parse(open(keys, sealed, INDEX_AAD, `index file ${id}`).toString('utf8')) as IndexFile;
+    const what = `index file ${id}`;
+    return JSON.parse(indexCodec.decode(open(keys, sealed, INDEX_AAD, what), what).toString('utf8')) as IndexFile;
   } catch (error) {
     if (error instanceof SyntaxError) throw new IntegrityError('index_malformed', `index file ${id} is malformed`, { cause: error });
     throw error;
@@ -114,7 +117,8 @@ export async function writeIndexFile(
     packs: packs.map((pack) => ({ id: pack.id, blobs: pack.entries.map((e) => [e.type, e.id.toString('hex'), e.offset, e.length, e.rawLength]) })),
     ...(supersedes && supersedes.length > 0 ? { supersedes } : {}),
   };
-  const sealed = seal(dataKey, Buffer.from(JSON.stringify(content)), INDEX_AAD);
+  // Compressed like blobs (codec byte + payload): hex ids and offsets shrink to about half.
+  const sealed = seal(dataKey, indexCodec.encode(Buffer.from(JSON.stringify(content)), 'zstd'), INDEX_AAD);
   const id = sha256Hex(sealed);
   await storage.put(indexKey(id), sealed);
   return id;
