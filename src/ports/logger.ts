@@ -12,5 +12,3 @@ export interface Logger {
 }
 
 export type LogFields = Record<string, string | number | boolean | undefined | null | string[]>;
-
-export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { KeyAccessError } from '../domain/errors.js';
 import type { KeyContext, KeyProvider, WrappedKey } from '../ports/key-provider.js';
 import type { ObjectStorage } from '../ports/object-storage.js';
@@ -188,9 +188,4 @@ function dataKeyAad(name: string): Buffer {
 
 export function formatKeyId(id: number): string {
   return id.toString(16).padStart(8, '0');
-}
-
-/** Non-secret fingerprint of a key, for showing which key a thing was sealed with. */
-export function keyFingerprint(key: Buffer): string {
-  return createHmac('sha256', key).update('fingerprint').digest('hex').slice(0, 16);
 }

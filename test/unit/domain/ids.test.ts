@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { compactUtcStamp, isSnapshotId, randomId } from '../../../src/domain/ids.js';
+import { compactUtcStamp, randomId } from '../../../src/domain/ids.js';
 
 describe('randomId', () => {
   it('returns hex of the requested number of bytes, 16 by default', () => {
@@ -30,27 +30,5 @@ describe('compactUtcStamp', () => {
     const stamps = dates.map(compactUtcStamp);
     const byTime = [...dates].sort((a, b) => a.getTime() - b.getTime()).map(compactUtcStamp);
     expect([...stamps].sort()).toEqual(byTime);
-  });
-});
-
-describe('isSnapshotId', () => {
-  it.each(['full_20241224_120000', 'incremental_20241224_120000', 'differential_20241224_120000_a1b2', 'full_20241224_120000_0000'])('accepts %s', (id) => {
-    expect(isSnapshotId(id)).toBe(true);
-  });
-
-  it.each([
-    '',
-    'full',
-    'FULL_20241224_120000',
-    'full_2024122_120000',
-    'full_20241224_12000',
-    'full_20241224_120000_A1B2',
-    'full_20241224_120000_abc',
-    'full_20241224_120000_abcde',
-    '../full_20241224_120000',
-    'full_20241224_120000\n',
-    'full-20241224-120000',
-  ])('rejects %j', (id) => {
-    expect(isSnapshotId(id)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { IntegrityError, KeyAccessError } from '../../../src/domain/errors.js';
 import { PassphraseKeyProvider } from '../../../src/keys/local-key-provider.js';
 import { open, seal } from '../../../src/repository/crypto.js';
-import { formatKeyId, Keyring, keyFingerprint, listSlots } from '../../../src/repository/keyring.js';
+import { formatKeyId, Keyring, listSlots } from '../../../src/repository/keyring.js';
 import { LocalObjectStorage } from '../../../src/storage/local-object-storage.js';
 
 const REPO_ID = 'repo-0123456789abcdef';
@@ -215,17 +215,10 @@ describe('Keyring', () => {
   });
 });
 
-describe('formatKeyId / keyFingerprint', () => {
+describe('formatKeyId', () => {
   it('formats ids as 8 hex digits', () => {
     expect(formatKeyId(0)).toBe('00000000');
     expect(formatKeyId(0xabc)).toBe('00000abc');
     expect(formatKeyId(0xffffffff)).toBe('ffffffff');
-  });
-
-  it('fingerprints keys with 16 hex digits, stable and distinct', () => {
-    const a = Buffer.alloc(32, 1);
-    expect(keyFingerprint(a)).toMatch(/^[0-9a-f]{16}$/);
-    expect(keyFingerprint(a)).toBe(keyFingerprint(Buffer.alloc(32, 1)));
-    expect(keyFingerprint(a)).not.toBe(keyFingerprint(Buffer.alloc(32, 2)));
   });
 });
