@@ -392,9 +392,17 @@ function migrate(db: Database.Database, path: string): void {
   }).immediate();
 }
 
+/**
+ * By name and code rather than `instanceof`: test runners that load the driver in more than one
+ * module registry give its errors a different SqliteError class (seen: "database is locked" under Jest).
+ */
+function isSqliteError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && error.name === 'SqliteError' && typeof (error as { code?: unknown }).code === 'string';
+}
+
 function translateError(error: unknown, operation: string): BackupError {
   if (error instanceof BackupError) return error;
-  if (error instanceof Database.SqliteError) {
+  if (isSqliteError(error)) {
     // SQLITE_PROTOCOL: in WAL mode, a lock that stayed contended through SQLite's own retries — the
     // same transient condition as BUSY (seen under load on 2 cores).
     if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED') || error.code === 'SQLITE_PROTOCOL') {

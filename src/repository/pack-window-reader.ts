@@ -36,13 +36,22 @@ export class PackWindowReader {
     if (this.windows.size > this.maxWindows) this.windows.delete(this.windows.keys().next().value!);
     const bytes = await window;
     const start = location.offset - index * this.windowBytes;
-    if (start + location.length > bytes.length) throw new IntegrityError('pack_truncated', `pack ${location.pack} is truncated`, { details: { pack: location.pack, blob: id } });
-    return Buffer.from(bytes.subarray(start, start + location.length));
+    if (start + location.length <= bytes.length) return Buffer.from(bytes.subarray(start, start + location.length));
+    // Shorter than the blob needs: a truncated pack, or a transfer cut short (seen with FTPS under load).
+    // Forget the window and ask for exactly this blob once more before calling the pack damaged.
+    if (this.windows.get(key) === window) this.windows.delete(key);
+    const exact = await this.readRange(location.pack, location.offset, location.length);
+    if (exact.length !== location.length) throw new IntegrityError('pack_truncated', `pack ${location.pack} is truncated`, { details: { pack: location.pack, blob: id } });
+    return exact;
   }
 
-  private async readWindow(pack: string, offset: number): Promise<Buffer> {
+  private readWindow(pack: string, offset: number): Promise<Buffer> {
+    return this.readRange(pack, offset, this.windowBytes);
+  }
+
+  private async readRange(pack: string, offset: number, length: number): Promise<Buffer> {
     try {
-      return await this.storage.get(packKey(pack), { offset, length: this.windowBytes });
+      return await this.storage.get(packKey(pack), { offset, length });
     } catch (error) {
       if (error instanceof NotFoundError) throw new IntegrityError('pack_missing', `pack ${pack} is missing`, { cause: error, details: { pack } });
       throw error;

@@ -98,7 +98,9 @@ export class Repository {
     const location = this.locate(id);
     if (this.windows.serves(location)) return this.windows.read(location, id);
     try {
-      const sealed = await this.storage.get(packKey(location.pack), { offset: location.offset, length: location.length });
+      let sealed = await this.storage.get(packKey(location.pack), { offset: location.offset, length: location.length });
+      // A short answer is a truncated pack or a transfer cut short: ask once more before calling it damage.
+      if (sealed.length !== location.length) sealed = await this.storage.get(packKey(location.pack), { offset: location.offset, length: location.length });
       if (sealed.length !== location.length) throw new IntegrityError('pack_truncated', `pack ${location.pack} is truncated`);
       return sealed;
     } catch (error) {
