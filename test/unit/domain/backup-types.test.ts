@@ -1,16 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { BACKUP_TYPES, COMPRESSIONS, parseBackupType, parseCompression } from '../../../src/domain/backup-types.js';
 import { ValidationError } from '../../../src/domain/errors.js';
+import { thrownBy } from '../../helpers/thrown.js';
 
-function validationError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-}
+const thrownValidation = (fn: () => unknown): ValidationError => thrownBy(fn, ValidationError);
 
 describe('parseBackupType', () => {
   it('accepts full, incremental and differential', () => {
@@ -19,10 +12,10 @@ describe('parseBackupType', () => {
   });
 
   it.each(['', 'Full', 'snapshot', 'incr'])('rejects %j naming the field', (value) => {
-    const error = validationError(() => parseBackupType(value));
+    const error = thrownValidation(() => parseBackupType(value));
     expect(error.details).toEqual({ field: 'type' });
     expect(error.message).toContain(`"${value}"`);
-    expect(validationError(() => parseBackupType(value, 'backup.type')).details).toEqual({ field: 'backup.type' });
+    expect(thrownValidation(() => parseBackupType(value, 'backup.type')).details).toEqual({ field: 'backup.type' });
   });
 });
 
@@ -33,6 +26,6 @@ describe('parseCompression', () => {
   });
 
   it.each(['', 'ZSTD', 'brotli', 'xz'])('rejects %j naming the field', (value) => {
-    expect(validationError(() => parseCompression(value)).details).toEqual({ field: 'compression' });
+    expect(thrownValidation(() => parseCompression(value)).details).toEqual({ field: 'compression' });
   });
 });

@@ -3,6 +3,10 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { COMPRESSIONS, type Compression } from '../../../src/domain/backup-types.js';
 import { IntegrityError } from '../../../src/domain/errors.js';
 import { BlobCodec, CODEC } from '../../../src/repository/codec.js';
+import { thrownBy } from '../../helpers/thrown.js';
+
+/** The code of the IntegrityError `fn` throws. */
+const thrownCode = (fn: () => unknown): string => thrownBy(fn, IntegrityError).code;
 
 function pseudoRandom(size: number, seed: string): Buffer {
   const key = createHash('sha256').update(seed).digest();
@@ -20,16 +24,6 @@ function text(size: number): Buffer {
     length += word.length;
   }
   return Buffer.from(parts.join('')).subarray(0, size);
-}
-
-function integrityCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(IntegrityError);
-    return (error as IntegrityError).code;
-  }
-  throw new Error('expected an IntegrityError, nothing was thrown');
 }
 
 const COMPRESSING = COMPRESSIONS.filter((c): c is Exclude<Compression, 'none'> => c !== 'none');
@@ -130,7 +124,7 @@ describe('BlobCodec', () => {
 
   it.each([4, 5, 0x7f, 0xff])('rejects unknown codec byte %i with integrity.unknown_codec', (byte) => {
     const encoded = Buffer.concat([Buffer.from([byte]), text(100)]);
-    expect(integrityCode(() => codec.decode(encoded, 'blob x'))).toBe('integrity.unknown_codec');
+    expect(thrownCode(() => codec.decode(encoded, 'blob x'))).toBe('integrity.unknown_codec');
   });
 
   it('names the blob in the error message', () => {
@@ -143,7 +137,7 @@ describe('BlobCodec', () => {
   });
 
   it('rejects an empty encoding (not even a codec byte) with an IntegrityError', () => {
-    expect(integrityCode(() => codec.decode(Buffer.alloc(0), 'blob'))).toBe('integrity.malformed');
+    expect(thrownCode(() => codec.decode(Buffer.alloc(0), 'blob'))).toBe('integrity.malformed');
   });
 
   describe('corrupted payloads', () => {
@@ -156,26 +150,26 @@ describe('BlobCodec', () => {
 
     it.each(COMPRESSING)('%s: random garbage after the codec byte → integrity.decompression_failed', (compression) => {
       const bad = Buffer.concat([Buffer.from([CODEC[compression]]), pseudoRandom(300, `garbage ${compression}`)]);
-      expect(integrityCode(() => codec.decode(bad, 'blob'))).toBe('integrity.decompression_failed');
+      expect(thrownCode(() => codec.decode(bad, 'blob'))).toBe('integrity.decompression_failed');
     });
 
     it.each(['gzip', 'zstd'] as const)('%s: truncated payload → integrity.decompression_failed', (compression) => {
       const blob = encoded[compression];
       for (const keep of [2, Math.floor(blob.length / 2), blob.length - 1]) {
-        expect(integrityCode(() => codec.decode(blob.subarray(0, keep), 'blob'))).toBe('integrity.decompression_failed');
+        expect(thrownCode(() => codec.decode(blob.subarray(0, keep), 'blob'))).toBe('integrity.decompression_failed');
       }
     });
 
     it.each(['gzip', 'lz4'] as const)('%s: a flipped byte inside the payload → integrity.decompression_failed', (compression) => {
       const bad = Buffer.from(encoded[compression]);
       bad[Math.floor(bad.length / 2)]! ^= 0xff;
-      expect(integrityCode(() => codec.decode(bad, 'blob'))).toBe('integrity.decompression_failed');
+      expect(thrownCode(() => codec.decode(bad, 'blob'))).toBe('integrity.decompression_failed');
     });
 
     it.each(COMPRESSING)('%s: a damaged frame header → integrity.decompression_failed', (compression) => {
       const bad = Buffer.from(encoded[compression]);
       bad[1]! ^= 0xff; // first byte of the gzip / lz4 / zstd magic number
-      expect(integrityCode(() => codec.decode(bad, 'blob'))).toBe('integrity.decompression_failed');
+      expect(thrownCode(() => codec.decode(bad, 'blob'))).toBe('integrity.decompression_failed');
     });
 
     it('keeps the underlying error as the cause', () => {

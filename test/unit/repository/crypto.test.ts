@@ -2,21 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { IntegrityError } from '../../../src/domain/errors.js';
 import { blobId, open, seal, sealParts, SEAL_OVERHEAD, SEAL_VERSION, type DataKey, type DataKeyLookup } from '../../../src/repository/crypto.js';
+import { thrownBy } from '../../helpers/thrown.js';
+
+/** The code of the IntegrityError `fn` throws. */
+const thrownCode = (fn: () => unknown): string => thrownBy(fn, IntegrityError).code;
 
 const keyA: DataKey = { id: 0x0a0b0c0d, key: randomBytes(32) };
 const keyB: DataKey = { id: 0x11223344, key: randomBytes(32) };
 const lookup: DataKeyLookup = (id) => [keyA, keyB].find((key) => key.id === id);
 const aad = Buffer.from('blob-id-0123456789');
-
-function integrityCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(IntegrityError);
-    return (error as IntegrityError).code;
-  }
-  throw new Error('expected an IntegrityError, nothing was thrown');
-}
 
 describe('seal / open', () => {
   it.each([
@@ -63,8 +57,8 @@ describe('seal / open', () => {
 
   it('rejects another associated data with integrity.authentication_failed', () => {
     const sealed = seal(keyA, Buffer.from('bound to its id'), aad);
-    expect(integrityCode(() => open(lookup, sealed, Buffer.from('another-id'), 'blob'))).toBe('integrity.authentication_failed');
-    expect(integrityCode(() => open(lookup, sealed, Buffer.alloc(0), 'blob'))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => open(lookup, sealed, Buffer.from('another-id'), 'blob'))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => open(lookup, sealed, Buffer.alloc(0), 'blob'))).toBe('integrity.authentication_failed');
   });
 
   it('detects a flipped bit at every position', () => {
@@ -72,7 +66,7 @@ describe('seal / open', () => {
     for (let at = 0; at < sealed.length; at++) {
       const bad = Buffer.from(sealed);
       bad[at]! ^= 0x01;
-      const code = integrityCode(() => open(lookup, bad, aad, 'blob'));
+      const code = thrownCode(() => open(lookup, bad, aad, 'blob'));
       if (at === 0) expect(code).toBe('integrity.malformed'); // version byte
       else if (at < 5) expect(code).toBe('integrity.unknown_key'); // key id names no known key
       else expect(code).toBe('integrity.authentication_failed'); // nonce, ciphertext, tag
@@ -82,22 +76,22 @@ describe('seal / open', () => {
   it('detects a key id changed to another known key', () => {
     const sealed = seal(keyA, Buffer.from('sealed by A'), aad);
     sealed.writeUInt32BE(keyB.id, 1);
-    expect(integrityCode(() => open(lookup, sealed, aad, 'blob'))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => open(lookup, sealed, aad, 'blob'))).toBe('integrity.authentication_failed');
   });
 
   it('rejects truncated objects', () => {
     const sealed = seal(keyA, Buffer.from('some plaintext to truncate'), aad);
     for (const length of [0, 1, 5, SEAL_OVERHEAD - 1]) {
-      expect(integrityCode(() => open(lookup, sealed.subarray(0, length), aad, 'blob'))).toBe('integrity.malformed');
+      expect(thrownCode(() => open(lookup, sealed.subarray(0, length), aad, 'blob'))).toBe('integrity.malformed');
     }
     for (const length of [SEAL_OVERHEAD, SEAL_OVERHEAD + 3, sealed.length - 1]) {
-      expect(integrityCode(() => open(lookup, sealed.subarray(0, length), aad, 'blob'))).toBe('integrity.authentication_failed');
+      expect(thrownCode(() => open(lookup, sealed.subarray(0, length), aad, 'blob'))).toBe('integrity.authentication_failed');
     }
   });
 
   it('rejects appended bytes', () => {
     const sealed = seal(keyA, Buffer.from('no trailing bytes allowed'), aad);
-    expect(integrityCode(() => open(lookup, Buffer.concat([sealed, Buffer.from([0])]), aad, 'blob'))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => open(lookup, Buffer.concat([sealed, Buffer.from([0])]), aad, 'blob'))).toBe('integrity.authentication_failed');
   });
 
   it('rejects an unknown key id with integrity.unknown_key and names the id', () => {
@@ -117,13 +111,13 @@ describe('seal / open', () => {
   it('rejects the right key id with the wrong key bytes', () => {
     const sealed = seal(keyA, Buffer.from('secret'), aad);
     const impostor: DataKeyLookup = (id) => (id === keyA.id ? { id, key: randomBytes(32) } : undefined);
-    expect(integrityCode(() => open(impostor, sealed, aad, 'blob'))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => open(impostor, sealed, aad, 'blob'))).toBe('integrity.authentication_failed');
   });
 
   it('rejects an unsupported version byte', () => {
     const sealed = seal(keyA, Buffer.from('v1'), aad);
     sealed[0] = SEAL_VERSION + 1;
-    expect(integrityCode(() => open(lookup, sealed, aad, 'blob'))).toBe('integrity.malformed');
+    expect(thrownCode(() => open(lookup, sealed, aad, 'blob'))).toBe('integrity.malformed');
   });
 });
 
@@ -145,7 +139,7 @@ describe('sealParts', () => {
 
   it('binds the parts to the associated data like seal', () => {
     const whole = Buffer.concat(sealParts(keyA, [Buffer.from('a'), Buffer.from('b')], aad));
-    expect(integrityCode(() => open(lookup, whole, Buffer.from('other'), 'blob'))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => open(lookup, whole, Buffer.from('other'), 'blob'))).toBe('integrity.authentication_failed');
   });
 });
 

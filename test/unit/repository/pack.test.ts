@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { IntegrityError } from '../../../src/domain/errors.js';
 import { blobId, open, seal, sealParts, SEAL_OVERHEAD, type DataKey, type DataKeyLookup } from '../../../src/repository/crypto.js';
 import { PACK_STAGING_PREFIX, PackFileWriter, readPackHeader, type BlobType, type FinishedPack } from '../../../src/repository/pack.js';
+import { thrownBy } from '../../helpers/thrown.js';
+
+/** The code of the IntegrityError `fn` throws. */
+const thrownCode = (fn: () => unknown): string => thrownBy(fn, IntegrityError).code;
 
 const dataKey: DataKey = { id: 0x01020304, key: randomBytes(32) };
 const lookup: DataKeyLookup = (id) => (id === dataKey.id ? dataKey : undefined);
@@ -38,16 +42,6 @@ async function buildPack(blobs: readonly Blob[]): Promise<FinishedPack & { bytes
   for (const blob of blobs) writer.add(blob.type, blob.id, blob.sealed, blob.plaintext.length);
   const finished = await writer.finish(dataKey);
   return { ...finished, bytes: await readFile(finished.path), writer };
-}
-
-function integrityCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(IntegrityError);
-    return (error as IntegrityError).code;
-  }
-  throw new Error('expected an IntegrityError, nothing was thrown');
 }
 
 const BLOBS = [
@@ -175,29 +169,29 @@ describe('readPackHeader', () => {
     for (const at of [headerStart + 1, headerStart + 20, bytes.length - 5]) {
       const bad = Buffer.from(bytes);
       bad[at]! ^= 0x80;
-      expect(integrityCode(() => readPackHeader(lookup, id, bad))).toMatch(/^integrity\.(authentication_failed|unknown_key)$/);
+      expect(thrownCode(() => readPackHeader(lookup, id, bad))).toMatch(/^integrity\.(authentication_failed|unknown_key)$/);
     }
     const ciphertext = Buffer.from(bytes);
     ciphertext[headerStart + 30]! ^= 0x01;
-    expect(integrityCode(() => readPackHeader(lookup, id, ciphertext))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => readPackHeader(lookup, id, ciphertext))).toBe('integrity.authentication_failed');
   });
 
   it('rejects a damaged header length', async () => {
     const { id, bytes } = await buildPack(BLOBS);
     const shorter = Buffer.from(bytes);
     shorter.writeUInt32LE(bytes.readUInt32LE(bytes.length - 4) - 1, bytes.length - 4);
-    expect(integrityCode(() => readPackHeader(lookup, id, shorter))).toMatch(/^integrity\./);
+    expect(thrownCode(() => readPackHeader(lookup, id, shorter))).toMatch(/^integrity\./);
     const huge = Buffer.from(bytes);
     huge.writeUInt32LE(bytes.length, bytes.length - 4);
-    expect(integrityCode(() => readPackHeader(lookup, id, huge))).toBe('integrity.pack_truncated');
+    expect(thrownCode(() => readPackHeader(lookup, id, huge))).toBe('integrity.pack_truncated');
   });
 
   it('rejects truncated packs', async () => {
     const { id, bytes } = await buildPack(BLOBS);
-    expect(integrityCode(() => readPackHeader(lookup, id, bytes.subarray(0, 3)))).toBe('integrity.pack_truncated');
-    expect(integrityCode(() => readPackHeader(lookup, id, Buffer.alloc(0)))).toBe('integrity.pack_truncated');
+    expect(thrownCode(() => readPackHeader(lookup, id, bytes.subarray(0, 3)))).toBe('integrity.pack_truncated');
+    expect(thrownCode(() => readPackHeader(lookup, id, Buffer.alloc(0)))).toBe('integrity.pack_truncated');
     // Losing the tail loses the trailer: the length read is garbage.
-    expect(integrityCode(() => readPackHeader(lookup, id, bytes.subarray(0, bytes.length - 10)))).toMatch(/^integrity\./);
+    expect(thrownCode(() => readPackHeader(lookup, id, bytes.subarray(0, bytes.length - 10)))).toMatch(/^integrity\./);
   });
 
   it('rejects a header sealed as something else (a blob moved into header position)', async () => {
@@ -205,7 +199,7 @@ describe('readPackHeader', () => {
     const fakeHeader = seal(dataKey, Buffer.alloc(45), Buffer.from('not-the-pack-header'));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(fakeHeader.length, 0);
-    expect(integrityCode(() => readPackHeader(lookup, id, Buffer.concat([fakeHeader, trailer])))).toBe('integrity.authentication_failed');
+    expect(thrownCode(() => readPackHeader(lookup, id, Buffer.concat([fakeHeader, trailer])))).toBe('integrity.authentication_failed');
   });
 
   it('rejects a header whose entries point past the blob area', async () => {
@@ -217,18 +211,18 @@ describe('readPackHeader', () => {
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(sealedHeader.length, 0);
     const bytes = Buffer.concat([Buffer.alloc(10), sealedHeader, trailer]);
-    expect(integrityCode(() => readPackHeader(lookup, 'p', bytes))).toBe('integrity.pack_header');
+    expect(thrownCode(() => readPackHeader(lookup, 'p', bytes))).toBe('integrity.pack_header');
   });
 
   it('rejects a header whose length is not a whole number of entries', async () => {
     const sealedHeader = seal(dataKey, Buffer.alloc(44), Buffer.from('pack-header'));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(sealedHeader.length, 0);
-    expect(integrityCode(() => readPackHeader(lookup, 'p', Buffer.concat([sealedHeader, trailer])))).toBe('integrity.pack_header');
+    expect(thrownCode(() => readPackHeader(lookup, 'p', Buffer.concat([sealedHeader, trailer])))).toBe('integrity.pack_header');
   });
 
   it('needs the data key that sealed the header', async () => {
     const { id, bytes } = await buildPack(BLOBS);
-    expect(integrityCode(() => readPackHeader(() => undefined, id, bytes))).toBe('integrity.unknown_key');
+    expect(thrownCode(() => readPackHeader(() => undefined, id, bytes))).toBe('integrity.unknown_key');
   });
 });

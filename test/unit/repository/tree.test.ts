@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { IntegrityError } from '../../../src/domain/errors.js';
 import { assertSafeName, decodeTree, encodeTree, nodeNameBytes, nodeTargetBytes, textFields, type TreeNode } from '../../../src/repository/tree.js';
+import { thrownBy } from '../../helpers/thrown.js';
+
+/** The code of the IntegrityError `fn` throws. */
+const thrownCode = (fn: () => unknown): string => thrownBy(fn, IntegrityError).code;
 
 function node(fields: Partial<TreeNode> = {}): TreeNode {
   return {
@@ -21,16 +25,6 @@ function node(fields: Partial<TreeNode> = {}): TreeNode {
   };
 }
 
-function integrityCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(IntegrityError);
-    return (error as IntegrityError).code;
-  }
-  throw new Error('expected an IntegrityError, nothing was thrown');
-}
-
 describe('assertSafeName', () => {
   it.each([
     ['empty', Buffer.alloc(0)],
@@ -44,7 +38,7 @@ describe('assertSafeName', () => {
     ['NUL', Buffer.from([0x61, 0x00, 0x62])],
     ['only NUL', Buffer.from([0])],
   ])('rejects %s with integrity.unsafe_name', (_label, name) => {
-    expect(integrityCode(() => assertSafeName(name, 'dir/sub'))).toBe('integrity.unsafe_name');
+    expect(thrownCode(() => assertSafeName(name, 'dir/sub'))).toBe('integrity.unsafe_name');
   });
 
   it('names the place in the message', () => {
@@ -129,6 +123,6 @@ describe('encodeTree / decodeTree', () => {
     ['null', Buffer.from('null')],
     ['empty', Buffer.alloc(0)],
   ])('rejects %s with integrity.tree_malformed', (_label, bytes) => {
-    expect(integrityCode(() => decodeTree(bytes, 'abc'))).toBe('integrity.tree_malformed');
+    expect(thrownCode(() => decodeTree(bytes, 'abc'))).toBe('integrity.tree_malformed');
   });
 });

@@ -3,21 +3,14 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ValidationError } from '../../../src/domain/errors.js';
 import { localSettings } from '../../../src/runtime/local-settings.js';
+import { thrownBy } from '../../helpers/thrown.js';
+
+const thrownValidation = (fn: () => unknown): ValidationError => thrownBy(fn, ValidationError);
 
 const HOME = '/var/lib/chrono-test-home';
 
 function settings(env: Record<string, string>, overrides: { repository?: string } = {}) {
   return localSettings({ CHRONO_BACKUP_HOME: HOME, ...env }, overrides);
-}
-
-function validationError(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 describe('localSettings', () => {
@@ -125,7 +118,7 @@ describe('localSettings', () => {
     });
 
     it.each(['verbose', 'trace', 'warning', '0'])('rejects BACKUP_LOG_LEVEL=%s with a ValidationError naming the field', (level) => {
-      const error = validationError(() => settings({ BACKUP_LOG_LEVEL: level }));
+      const error = thrownValidation(() => settings({ BACKUP_LOG_LEVEL: level }));
       expect(error.code).toBe('validation.invalid');
       expect(error.details).toEqual({ field: 'BACKUP_LOG_LEVEL' });
       expect(error.message).toMatch(/^BACKUP_LOG_LEVEL /);
@@ -133,7 +126,7 @@ describe('localSettings', () => {
     });
 
     it('names CHRONO_BACKUP_LOG_LEVEL when that is the bad one', () => {
-      const error = validationError(() => settings({ CHRONO_BACKUP_LOG_LEVEL: 'loud' }));
+      const error = thrownValidation(() => settings({ CHRONO_BACKUP_LOG_LEVEL: 'loud' }));
       expect(error.details).toEqual({ field: 'CHRONO_BACKUP_LOG_LEVEL' });
       expect(error.message).toMatch(/^CHRONO_BACKUP_LOG_LEVEL /);
       // A valid BACKUP_LOG_LEVEL wins, so a bad CHRONO_BACKUP_LOG_LEVEL is then irrelevant.
@@ -141,7 +134,7 @@ describe('localSettings', () => {
     });
 
     it('does not echo secrets from other variables in the error', () => {
-      const error = validationError(() => settings({ BACKUP_LOG_LEVEL: 'loud', CHRONO_BACKUP_PASSPHRASE: 'hunter2' }));
+      const error = thrownValidation(() => settings({ BACKUP_LOG_LEVEL: 'loud', CHRONO_BACKUP_PASSPHRASE: 'hunter2' }));
       expect(error.message).not.toContain('hunter2');
     });
   });
