@@ -3,11 +3,8 @@ import { LAYOUT, packIdFromKey, packKey, indexKey } from '../repository/layout.j
 import type { BlobLocation } from '../repository/master-index.js';
 import { writeIndexFile } from '../repository/master-index.js';
 import { PackFileWriter, type PackEntry } from '../repository/pack.js';
-import { putFromFile } from '../ports/object-storage.js';
+import { putFromFile, STAGING_PREFIX } from '../ports/object-storage.js';
 import { readdir, stat, unlink } from 'node:fs/promises';
-
-/** The name prefix of staging files in a scratch directory (see ObjectStorage.scratchDirectory). */
-const STAGING_PREFIX = '.~tmp-';
 import { join } from 'node:path';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/concurrency.js';

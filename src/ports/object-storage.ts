@@ -43,7 +43,7 @@ export interface ObjectStorage {
 
   /**
    * Optional: a local directory where callers may stage files for `putFile` (on the same file system,
-   * so that the move is a rename). Files staged there must be named `.~tmp-…` so `list` never shows them.
+   * so that the move is a rename). Files staged there must start with {@link STAGING_PREFIX} so `list` never shows them.
    */
   readonly scratchDirectory?: string;
 }
@@ -69,6 +69,12 @@ export interface ObjectInfo {
 }
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Names of files being written (temporary objects, staged packs) start with this. `~` is outside the
+ * key alphabet, so such a name can never be a key, and `list` never shows it.
+ */
+export const STAGING_PREFIX = '.~tmp-';
 
 /**
  * Throws unless `key` is a safe relative object key. Every adapter calls this first, so a key can never

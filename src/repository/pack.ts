@@ -3,6 +3,7 @@ import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError } from '../domain/errors.js';
+import { STAGING_PREFIX } from '../ports/object-storage.js';
 import { open as openSealed, seal, type DataKey, type DataKeyLookup } from './crypto.js';
 
 /**
@@ -40,8 +41,6 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
-/** Staging files of packs start with this; a crashed run may leave some behind for prune to remove. */
-export const PACK_STAGING_PREFIX = '.~tmp-pack-';
 
 /**
  * Builds a pack in a staging file as blobs arrive, so memory holds at most one write batch per pack
@@ -67,7 +66,7 @@ export class PackFileWriter {
     private readonly directory: string = tmpdir(),
     private readonly onWritten: () => void = () => undefined,
   ) {
-    this.path = join(directory, `${PACK_STAGING_PREFIX}${randomBytes(12).toString('hex')}`);
+    this.path = join(directory, `${STAGING_PREFIX}pack-${randomBytes(12).toString('hex')}`);
   }
 
   /** Appends one sealed blob, given whole or in parts. */

@@ -1,14 +1,9 @@
 import { copyFile, lstat, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { BackupError, NotFoundError, StorageError, ValidationError } from '../domain/errors.js';
-import { randomId } from '../domain/ids.js';
 import { assertSafeKey, assertSafePrefix, type ByteRange, type ObjectInfo, type ObjectStorage } from '../ports/object-storage.js';
+import { temporaryName } from './remote-storage-support.js';
 
-/**
- * Temporary files start with this marker. `~` is outside the key alphabet, so a temp name can never equal
- * a key a caller could use, and `list` skips it by the same rule that skips any non-key file name.
- */
-const TEMP_MARKER = '.~tmp-';
 
 /** Errors that mean "no object here" when reading: the path, a parent, or the path itself is not a file. */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
@@ -55,7 +50,7 @@ export class LocalObjectStorage implements ObjectStorage {
     const dir = dirname(target);
     try {
       await this.ensureDir(dir);
-      const temp = join(dir, `${TEMP_MARKER}${randomId(12)}`);
+      const temp = join(dir, temporaryName());
       try {
         await writeDurably(temp, data);
       } catch (error) {
@@ -94,7 +89,7 @@ export class LocalObjectStorage implements ObjectStorage {
         await rename(path, target);
       } catch (error) {
         if (errnoCode(error) !== 'EXDEV') throw error;
-        const temp = join(dir, `${TEMP_MARKER}${randomId(12)}`);
+        const temp = join(dir, temporaryName());
         await copyFile(path, temp);
         await fsyncFile(temp);
         await rename(temp, target);

@@ -1,6 +1,6 @@
 import { StorageError, ValidationError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
-import { assertSafeKey, type ByteRange } from '../ports/object-storage.js';
+import { assertSafeKey, STAGING_PREFIX, type ByteRange } from '../ports/object-storage.js';
 
 /**
  * Helpers shared by the remote ObjectStorage adapters (S3, GCS, Azure, SFTP, FTP): where objects live
@@ -25,15 +25,11 @@ export const AZURE_ACCESS_TIERS = ['Hot', 'Cool', 'Cold'] as const;
 export type AzureAccessTier = (typeof AZURE_ACCESS_TIERS)[number];
 
 /**
- * Temporary objects written by SFTP and FTP before their rename start with this marker. `~` is outside
- * the key alphabet, so a temporary name never equals a key and listings skip it by the key rules alone.
- * It is the same marker the local folder adapter uses, so one repository looks alike on every backend.
+ * A fresh temporary name for the directory of a key being written (local, SFTP and FTP write under it,
+ * then rename). It starts with the port's STAGING_PREFIX, so listings never show it.
  */
-export const TEMP_MARKER = '.~tmp-';
-
-/** A fresh temporary name for the directory of a key being written. */
 export function temporaryName(): string {
-  return `${TEMP_MARKER}${randomId(12)}`;
+  return `${STAGING_PREFIX}${randomId(12)}`;
 }
 
 /** True when `name` is a valid object key (or key segment): anything else is not listed. */

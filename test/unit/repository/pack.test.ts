@@ -5,8 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError } from '../../../src/domain/errors.js';
 import { blobId, open, seal, sealParts, SEAL_OVERHEAD, type DataKey, type DataKeyLookup } from '../../../src/repository/crypto.js';
-import { PACK_STAGING_PREFIX, PackFileWriter, readPackHeader, type BlobType, type FinishedPack } from '../../../src/repository/pack.js';
+import { PackFileWriter, readPackHeader, type BlobType, type FinishedPack } from '../../../src/repository/pack.js';
 import { thrownBy } from '../../helpers/thrown.js';
+import { STAGING_PREFIX } from '../../../src/ports/object-storage.js';
+
+/** Staged packs are storage staging files named `pack-…`: prune finds and removes stale ones by the prefix. */
+const PACK_STAGING = `${STAGING_PREFIX}pack-`;
 
 /** The code of the IntegrityError `fn` throws. */
 const thrownCode = (fn: () => unknown): string => thrownBy(fn, IntegrityError).code;
@@ -65,7 +69,7 @@ describe('PackFileWriter', () => {
 
   it('writes a staging file in the given directory, readable only by its owner', async () => {
     const { path, size, bytes } = await buildPack(BLOBS);
-    expect(path.startsWith(join(directory, PACK_STAGING_PREFIX))).toBe(true);
+    expect(path.startsWith(join(directory, PACK_STAGING))).toBe(true);
     expect(size).toBe(bytes.length);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
@@ -140,7 +144,7 @@ describe('PackFileWriter', () => {
     expect(writer.queuedBytes).toBe(0);
     const staged = await readdir(own);
     expect(staged).toHaveLength(1);
-    expect(staged[0]!.startsWith(PACK_STAGING_PREFIX)).toBe(true);
+    expect(staged[0]!.startsWith(PACK_STAGING)).toBe(true);
     await writer.abort();
     expect(await readdir(own)).toEqual([]);
   });
