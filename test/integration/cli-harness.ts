@@ -11,6 +11,9 @@ import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PruneResult } from '../../src/app/prune-repository.js';
+import type { RepositoryStats } from '../../src/app/repository-stats.js';
+import type { VerifyResult } from '../../src/app/verify-repository.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(PROJECT_ROOT, 'bin', 'chrono-backup.js');
@@ -224,39 +227,8 @@ export interface BackupJson {
   warnings: string[];
 }
 
-export interface VerifyJson {
-  level: string;
-  ok: boolean;
-  snapshotsChecked: number;
-  packsChecked: number;
-  blobsChecked: number;
-  bytesRead: number;
-  problems: { code: string; message: string; pack?: string; blob?: string }[];
-  damagedSnapshots: string[];
-}
 
-export interface PruneJson {
-  dryRun: boolean;
-  packsDeleted: number;
-  packsRepacked: number;
-  packsWritten: number;
-  orphanPacksDeleted: number;
-  blobsRemoved: number;
-  bytesFreed: number;
-  packsKeptForGrace: number;
-  /** Pack staging files of interrupted runs removed (newer builds). */
-  stagingFilesRemoved?: number;
-}
 
-export interface StatsJson {
-  repository: string;
-  snapshots: number;
-  blobs: number;
-  packs: number;
-  logicalBytes: number;
-  uniqueBytes: number;
-  storedBytes: number;
-}
 
 /** A fresh installation; `defaults` are environment variables set on every run (e.g. a passphrase). */
 export async function createHome(name: string, defaults: Record<string, string | undefined> = {}): Promise<CliHome> {
@@ -388,3 +360,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await sleep(intervalMs);
   }
 }
+
+/** The CLI prints these use-case results as they are with `--json`. */
+export type VerifyJson = VerifyResult;
+export type PruneJson = PruneResult;
+export type StatsJson = RepositoryStats;
