@@ -24,7 +24,8 @@ export async function withRepository<T>(
   work: (repository: Repository, lock: RepositoryLock, run: RunRecord) => Promise<T>,
   summarize?: (result: T) => { snapshotId?: string; summary?: Record<string, unknown> },
 ): Promise<T> {
-  const repository = await openOrCreate(deps, options.create ?? false);
+  // The index is read once the lease is held, so it includes packs other processes added until then.
+  const repository = await openOrCreate(deps, options.create ?? false, { loadIndex: false });
   const lock = await RepositoryLock.acquire(deps.storage, options.lock, {
     operation: options.operation,
     clock: deps.clock,
@@ -40,8 +41,6 @@ export async function withRepository<T>(
   await deps.catalog.startRun(run);
   deps.logger?.info('run started', { run: run.id, kind: run.kind, repository: run.repository, location: deps.storage.location });
   try {
-    // Another process may have added packs since we opened; reading the index under the lease
-    // makes deduplication and prune decisions see them.
     await repository.reloadIndex();
     const result = await work(repository, lock, run);
     const finished = { status: 'succeeded' as const, finishedAt: deps.clock.now().toISOString(), ...(summarize ? summarize(result) : {}) };
@@ -62,8 +61,8 @@ export async function withRepository<T>(
   }
 }
 
-export async function openOrCreate(deps: AppDeps, create: boolean): Promise<Repository> {
-  if (await Repository.exists(deps.storage)) return Repository.open(deps.storage, deps.keys);
+export async function openOrCreate(deps: AppDeps, create: boolean, options: { loadIndex?: boolean } = {}): Promise<Repository> {
+  if (await Repository.exists(deps.storage)) return Repository.open(deps.storage, deps.keys, options);
   if (!create) throw new NotFoundError('repository', `${deps.storage.location} (run a backup or \`chrono-backup init\` first)`);
   return Repository.init(deps.storage, deps.keys, { now: deps.clock.now() });
 }

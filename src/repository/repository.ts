@@ -69,10 +69,14 @@ export class Repository {
     return new Repository(storage, config, keyring, new MasterIndex());
   }
 
-  static async open(storage: ObjectStorage, provider: KeyProvider): Promise<Repository> {
+  /**
+   * Opens the repository and, unless `loadIndex` is false, its index (a caller that loads the index
+   * later, under a lease, skips reading it twice).
+   */
+  static async open(storage: ObjectStorage, provider: KeyProvider, options: { loadIndex?: boolean } = {}): Promise<Repository> {
     const config = await readConfig(storage);
     const keyring = await Keyring.open(storage, provider, config.id);
-    const index = await MasterIndex.load(storage, keyring.lookup);
+    const index = options.loadIndex === false ? new MasterIndex() : await MasterIndex.load(storage, keyring.lookup);
     return new Repository(storage, config, keyring, index);
   }
 
