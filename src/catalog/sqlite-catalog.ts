@@ -393,11 +393,14 @@ function migrate(db: Database.Database, path: string): void {
 }
 
 /**
- * By name and code rather than `instanceof`: test runners that load the driver in more than one
- * module registry give its errors a different SqliteError class (seen: "database is locked" under Jest).
+ * By name and code, not `instanceof` (not even `instanceof Error`): under a test runner's separate
+ * realms the driver's errors may come from another realm's classes (seen: "database is locked" failing
+ * both checks under Jest, so a busy catalog was reported as a permanent failure).
  */
 function isSqliteError(error: unknown): error is Error & { code: string } {
-  return error instanceof Error && error.name === 'SqliteError' && typeof (error as { code?: unknown }).code === 'string';
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return name === 'SqliteError' && typeof code === 'string';
 }
 
 function translateError(error: unknown, operation: string): BackupError {
