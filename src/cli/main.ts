@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { runBackup } from '../app/run-backup.js';
-import type { AppDeps } from '../app/deps.js';
 import { runRestore } from '../app/run-restore.js';
 import { verifyRepository, VERIFY_LEVELS, type VerifyLevel } from '../app/verify-repository.js';
 import { forgetSnapshots } from '../app/forget-snapshots.js';
@@ -14,41 +13,10 @@ import { parseBackupType, parseCompression } from '../domain/backup-types.js';
 import { parseDuration } from '../domain/duration.js';
 import { BackupError, ValidationError } from '../domain/errors.js';
 import { silentProgress } from '../ports/progress.js';
-import { localSettings } from '../runtime/local-settings.js';
-import { keyProvider, localRuntime } from '../runtime/local-runtime.js';
+import { keyProvider } from '../runtime/local-runtime.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatBytes, formatDuration, formatTable } from './format.js';
-import { TerminalProgress } from './terminal-progress.js';
-import type { Snapshot } from '../domain/snapshot.js';
-
-interface GlobalOptions {
-  repo?: string;
-  json?: boolean;
-  progress?: boolean;
-}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** Builds the dependencies for one command, runs it, and always closes the catalog. */
-async function withDeps<T>(command: Command, mayCreate: boolean, work: (deps: AppDeps, options: GlobalOptions) => Promise<T>): Promise<T> {
-  const options = command.optsWithGlobals<GlobalOptions>();
-  const interactive = !options.json && options.progress !== false && process.stderr.isTTY === true;
-  const settings = localSettings(process.env, options.repo ? { repository: options.repo } : {});
-  const deps = await localRuntime(settings, { progress: interactive ? new TerminalProgress() : silentProgress, mayCreate });
-  try {
-    return await work(deps, options);
-  } finally {
-    await deps.catalog.close();
-  }
-}
-
-function print(options: GlobalOptions, json: unknown, human: () => string): void {
-  process.stdout.write(`${options.json ? JSON.stringify(json, null, 2) : human()}\n`);
-}
-
-function snapshotJson(snapshot: Snapshot) {
-  return { ...snapshot, size: snapshot.stats.totalBytes };
-}
+import { collect, print, snapshotJson, withDeps } from './command-support.js';
 
 export function buildProgram(): Command {
   const program = new Command('chrono-backup')

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import type { AppDeps } from '../app/deps.js';
+import type { Snapshot } from '../domain/snapshot.js';
+import { silentProgress } from '../ports/progress.js';
+import { localSettings } from '../runtime/local-settings.js';
+import { localRuntime } from '../runtime/local-runtime.js';
+import { TerminalProgress } from './terminal-progress.js';
+
+/** What every command shares: how to build its dependencies and how to print its result. */
+export interface GlobalOptions {
+  repo?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Builds the dependencies for one command, runs it, and always closes the catalog. */
+export async function withDeps<T>(command: Command, mayCreate: boolean, work: (deps: AppDeps, options: GlobalOptions) => Promise<T>): Promise<T> {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const interactive = !options.json && options.progress !== false && process.stderr.isTTY === true;
+  const settings = localSettings(process.env, options.repo ? { repository: options.repo } : {});
+  const deps = await localRuntime(settings, { progress: interactive ? new TerminalProgress() : silentProgress, mayCreate });
+  try {
+    return await work(deps, options);
+  } finally {
+    await deps.catalog.close();
+  }
+}
+
+export function print(options: GlobalOptions, json: unknown, human: () => string): void {
+  process.stdout.write(`${options.json ? JSON.stringify(json, null, 2) : human()}\n`);
+}
+
+export function snapshotJson(snapshot: Snapshot) {
+  return { ...snapshot, size: snapshot.stats.totalBytes };
+}
+
