@@ -2,11 +2,12 @@
 // Chrono Backup vs restic benchmark (`npm run bench`). See bench/README.md.
 //
 //   node bench/run.js [--size 1GiB] [--also-size 4GiB] [--only both|restic|ours] [--keep]
-//                     [--seed 1] [--repeat 1] [--quiet-wait 0] [--work DIR] [--ours-bin PATH] [--no-raw]
+//                     [--seed 1] [--repeat 1] [--quiet-wait 0] [--work DIR] [--ours-bin PATH] [--no-raw] [--no-s3]
 //
 // Environment equivalents: BENCH_SIZE, BENCH_ALSO_SIZE, BENCH_ONLY, BENCH_KEEP=1, BENCH_SEED,
-// BENCH_REPEAT, BENCH_QUIET_WAIT, BENCH_WORK_DIR, CHRONO_BENCH_BIN, BENCH_NO_RAW=1.
+// BENCH_REPEAT, BENCH_QUIET_WAIT, BENCH_WORK_DIR, CHRONO_BENCH_BIN, BENCH_NO_RAW=1, BENCH_NO_S3=1.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,8 @@ const USAGE = `usage: node bench/run.js [options]
                      medians (default 1; env BENCH_REPEAT)
   --quiet-wait SECS  before each measurement wait up to SECS seconds until other processes use
                      less than 0.2 CPU (for shared machines; default 0 = off; env BENCH_QUIET_WAIT)
-  --no-raw           skip the raw tar|zstd|openssl reference row (env BENCH_NO_RAW=1)`;
+  --no-raw           skip the raw tar|zstd|openssl reference row (env BENCH_NO_RAW=1)
+  --no-s3            skip our backup and restore rows through the S3 emulator (env BENCH_NO_S3=1)`;
 
 function parseArgs(argv) {
   const env = process.env;
@@ -52,6 +54,7 @@ function parseArgs(argv) {
     work: env.BENCH_WORK_DIR ?? path.join(BENCH_DIR, '.work'),
     oursBin: env.CHRONO_BENCH_BIN ?? path.join(ROOT, 'bin', 'chrono-backup.js'),
     raw: !(env.BENCH_NO_RAW === '1' || env.BENCH_NO_RAW === 'true'),
+    s3: !(env.BENCH_NO_S3 === '1' || env.BENCH_NO_S3 === 'true'),
     repeat: Number(env.BENCH_REPEAT ?? 1),
     quietWait: Number(env.BENCH_QUIET_WAIT ?? 0),
     fraction: 0.02,
@@ -73,6 +76,7 @@ function parseArgs(argv) {
       case '--work': o.work = path.resolve(value()); break;
       case '--ours-bin': o.oursBin = path.resolve(value()); break;
       case '--no-raw': o.raw = false; break;
+      case '--no-s3': o.s3 = false; break;
       case '--repeat': o.repeat = Number(value()); break;
       case '--quiet-wait': o.quietWait = Number(value()); break;
       case '-h': case '--help': log(USAGE); process.exit(0); break;
@@ -114,9 +118,9 @@ function resticTool(resticPath, runDir, cacheDir) {
   return tool;
 }
 
-function oursTool(oursBin, runDir, homeName = 'ours-home') {
+function oursTool(oursBin, runDir, homeName = 'ours-home', extraEnv = {}) {
   const home = path.join(runDir, homeName);
-  const env = { CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_PASSPHRASE: PASSWORD };
+  const env = { CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_PASSPHRASE: PASSWORD, ...extraEnv };
   const cmd = (...args) => ({ argv: [process.execPath, oursBin, ...args], env, cwd: runDir });
   const tool = {
     name: 'ours',
@@ -146,6 +150,52 @@ function oursTool(oursBin, runDir, homeName = 'ours-home') {
     verify: () => cmd('verify', '--level', 'full'),
   };
   return tool;
+}
+
+/**
+ * Our CLI with its repository in the S3 emulator (bench/s3-emulator.js, a process of its own), for the
+ * rows that compare the S3 path with the local folder in the same run. Returns the tool and how to stop
+ * the emulator.
+ */
+async function oursS3Tool(oursBin, runDir, rep) {
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, 's3-emulator.js'), 'chrono-bench'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const ready = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    child.once('exit', (code) => reject(new Error(`the S3 emulator exited (${code}) before it was ready: ${stderr}`)));
+  });
+  const env = {
+    CHRONO_BACKUP_REPO: `s3://${ready.bucket}/rep-${rep + 1}`,
+    AWS_ENDPOINT_URL_S3: ready.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+  };
+  const tool = oursTool(oursBin, runDir, 'ours-s3-home', env);
+  tool.name = 'ours-s3';
+  tool.restoreDir = path.join(runDir, 'restore-ours-s3');
+  tool.emulatorPid = child.pid;
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  return { tool, endpoint: ready.endpoint, stop };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN when unavailable. */
+function pidCpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function timeValue(t) {
@@ -272,7 +322,52 @@ function defineSteps() {
       restic: (ctx) => ctx.tools.restic.verify(),
       ours: (ctx) => ctx.tools.ours.verify(),
     },
+    // Ours through the S3 emulator, next to the local-folder rows above (same corpus as the restore row).
+    // The emulator runs in its own process; its CPU is taken out of "other processes" for these rows.
+    {
+      key: 's3first',
+      name: 'first backup → S3 emulator',
+      readsCorpus: true,
+      targets: {},
+      tools: ['ours'],
+      skip: (ctx) => !ctx.s3,
+      ours: (ctx) => s3Measured(ctx, ctx.s3.tool.backup('full')),
+      after: (ctx, _tool, m) => s3After(ctx, m),
+    },
+    {
+      key: 's3restore',
+      name: 'restore latest ← S3 emulator',
+      readsCorpus: false,
+      targets: {},
+      tools: ['ours'],
+      skip: (ctx) => !ctx.s3,
+      ours: (ctx) => freshDir(ctx.s3.tool.restoreDir) && s3Measured(ctx, ctx.s3.tool.restore(ctx.s3.tool.restoreDir)),
+      after: (ctx, _tool, m) => {
+        s3After(ctx, m);
+        if (!m.ok) return;
+        ctx.restoreChecks['ours-s3'] = checkRestore(ctx, 'ours-s3', ctx.s3.tool);
+        if (!ctx.restoreChecks['ours-s3'].ok) m.ok = false;
+      },
+      afterAll: (ctx) => {
+        if (!ctx.opts.keep && ctx.s3) fs.rmSync(ctx.s3.tool.restoreDir, { recursive: true, force: true });
+      },
+    },
   ];
+}
+
+/** Notes the emulator's CPU time before an S3 row's command runs. */
+function s3Measured(ctx, spec) {
+  ctx.s3.cpuBefore = pidCpuSeconds(ctx.s3.tool.emulatorPid);
+  return spec;
+}
+
+/** The emulator serves the command: its CPU is part of the S3 path, not a disturbance. */
+function s3After(ctx, m) {
+  const used = pidCpuSeconds(ctx.s3.tool.emulatorPid) - ctx.s3.cpuBefore;
+  if (Number.isFinite(used)) {
+    m.emulatorCpuS = used;
+    if (Number.isFinite(m.otherCpuS)) m.otherCpuS = Math.max(0, m.otherCpuS - used);
+  }
 }
 
 function freshDir(dir) {
@@ -281,9 +376,8 @@ function freshDir(dir) {
   return true;
 }
 
-function checkRestore(ctx, toolName) {
+function checkRestore(ctx, toolName, tool = ctx.tools[toolName]) {
   const t0 = performance.now();
-  const tool = ctx.tools[toolName];
   const probe = [...ctx.expectedTree.keys()].find((k) => ctx.expectedTree.get(k).type === 'file') ?? '';
   const root = findRestoredRoot(tool.restoreDir, ctx.corpusDir, probe);
   if (!root) {
@@ -631,7 +725,19 @@ async function runSequence({ opts, want, steps, repDir, resticPath, resticCache,
   }
   if (want.ours) ctx.tools.ours = oursTool(opts.oursBin, repDir);
   const order = Object.keys(ctx.tools);
+  if (want.ours && opts.s3) {
+    ctx.s3 = await oursS3Tool(opts.oursBin, repDir, rep);
+    log(`S3 emulator (fauxqs) for the S3 rows at ${ctx.s3.endpoint}, pid ${ctx.s3.tool.emulatorPid}`);
+  }
+  try {
+    return await runSteps({ steps, ctx, order, rep, corpus, corpusDir, repDir, rawOk });
+  } finally {
+    await ctx.s3?.stop();
+  }
+}
 
+/** The measurements of one sequence, once the corpus and the tools are ready. */
+async function runSteps({ steps, ctx, order, rep, corpus, corpusDir, repDir, rawOk }) {
   let raw = null;
   if (rawOk) {
     warmCache(corpusDir);
@@ -647,11 +753,12 @@ async function runSequence({ opts, want, steps, repDir, resticPath, resticCache,
   /** @type {Record<string, Record<string, any>>} */
   const results = {};
   for (const [i, step] of steps.entries()) {
+    if (step.skip?.(ctx)) continue;
     log(`\n== ${step.name}`);
     step.before?.(ctx);
     results[step.key] = {};
     // alternate which tool goes first (per step and per repetition) to avoid order bias
-    const seq = (i + rep) % 2 === 0 ? order : [...order].reverse();
+    const seq = ((i + rep) % 2 === 0 ? order : [...order].reverse()).filter((t) => !step.tools || step.tools.includes(t));
     for (const toolName of seq) results[step.key][toolName] = await measure(ctx, toolName, step);
     step.afterAll?.(ctx);
   }
@@ -709,8 +816,9 @@ function buildReport({ steps, agg, reps, tools, scaling, want }) {
   const both = want.restic && want.ours;
   const targets = [];
   let ok = true;
-  for (const s of steps) for (const t of tools) if (!agg.results[s.key]?.[t]?.ok) ok = false;
-  for (const r of reps) for (const t of tools) if (!r.restoreChecks[t]?.ok) ok = false;
+  // A step limited to some tools (the S3 rows: ours only, and only when they ran) counts for those.
+  for (const s of steps) for (const t of tools) if ((!s.tools || (s.tools.includes(t) && agg.results[s.key]?.[t])) && !agg.results[s.key]?.[t]?.ok) ok = false;
+  for (const r of reps) for (const t of [...tools, ...('ours-s3' in r.restoreChecks ? ['ours-s3'] : [])]) if (!r.restoreChecks[t]?.ok) ok = false;
   const last = reps[reps.length - 1];
   const add = (label, value, max) => {
     let status;
@@ -754,6 +862,18 @@ function printReport(report, { steps, agg, reps, tools, scaling, opts }) {
     log('* other processes used more than a quarter of a CPU on average during this measurement (see otherCpuS in the JSON);\n' +
       '  the wall time is not trustworthy: re-run on a quiet machine, with --repeat 3 or with --quiet-wait 300');
   }
+  const ours = (key) => agg.results[key]?.ours;
+  if (ours('s3first') || ours('s3restore')) {
+    log('\nours, local folder vs S3 emulator (same run; ratio = S3 ÷ local):');
+    const srows = [['step', 'local wall s', 'S3 wall s', 'ratio', 'local peak RSS MiB', 'S3 peak RSS MiB']];
+    for (const [label, local, s3] of [['first backup', 'first', 's3first'], ['restore latest', 'restore', 's3restore']]) {
+      const l = ours(local);
+      const r = ours(s3);
+      srows.push([label, cell(l, l?.wallS, 2), cell(r, r?.wallS, 2), fmtNum(ratio(r?.wallS, l?.wallS), 2), cell(l, l?.peakRssKiB / 1024, 0), cell(r, r?.peakRssKiB / 1024, 0)]);
+    }
+    log(table(srows));
+    log('(the S3 first backup stores the corpus after the next-day changes, into an empty bucket)');
+  }
   const raw = agg.raw;
   if (raw) {
     const f = agg.results.first ?? {};
@@ -784,7 +904,7 @@ function printReport(report, { steps, agg, reps, tools, scaling, opts }) {
   log('\nrestore checks:');
   for (const [i, r] of reps.entries()) {
     const prefix = reps.length > 1 ? `rep ${i + 1} ` : '';
-    for (const t of tools) {
+    for (const t of [...tools, ...('ours-s3' in r.restoreChecks ? ['ours-s3'] : [])]) {
       const c = r.restoreChecks[t];
       if (!c) log(`  ${prefix}${t}: not run (restore failed)`);
       else if (c.ok) log(`  ${prefix}${t}: OK (${c.actual.files} files, ${fmtBytes(c.actual.apparentBytes)}, ${c.sampledFiles} files sha256-checked)${c.warnings.length ? ` — warnings: ${c.warnings.join('; ')}` : ''}`);

@@ -17,4 +17,9 @@ export interface AppDeps {
   logger?: Logger;
   /** Worker threads for chunking, compression and encryption (default: one per core). */
   workers?: number;
+  /**
+   * Packs a backup uploads at once (`max_parallel_uploads`; default 2). More hides the latency of a
+   * remote backend; each upload in flight holds one staging file and one connection.
+   */
+  maxParallelUploads?: number;
 }

@@ -6,11 +6,15 @@ import { BackupError, NotFoundError, ConflictError, StorageError, ValidationErro
 import type { Snapshot } from '../domain/snapshot.js';
 import type {
   Catalog,
+  NewStorageBackend,
+  ReplicationFilter,
+  ReplicationReceipt,
   RunFilter,
   RunRecord,
   RunResult,
   RunStatus,
   SnapshotFilter,
+  StorageBackendRecord,
 } from '../ports/catalog.js';
 
 /** Options for {@link SqliteCatalog.open}. */
@@ -23,7 +27,7 @@ export interface SqliteCatalogOptions {
 }
 
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
-export const SQLITE_CATALOG_SCHEMA_VERSION = 1;
+export const SQLITE_CATALOG_SCHEMA_VERSION = 2;
 
 /**
  * Migrations, index `i` upgrading a database from version `i` to `i + 1`. Append only: a released
@@ -60,6 +64,25 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX runs_newest ON runs (started_ms DESC, id DESC);
   CREATE INDEX runs_repository ON runs (repository, started_ms DESC, id DESC);
+  `,
+  // 2: named storage backends and replication receipts. Only new tables: version-1 data is untouched.
+  `
+  CREATE TABLE storage_backends (
+    -- AUTOINCREMENT: the API refers to backends by this id, so an id is never given out twice.
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    name    TEXT NOT NULL UNIQUE,
+    data    TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE replication_receipts (
+    id                TEXT PRIMARY KEY,
+    source_repository TEXT NOT NULL,
+    snapshot_id       TEXT NOT NULL,
+    time_ms           INTEGER NOT NULL,
+    data              TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX replication_receipts_newest ON replication_receipts (time_ms DESC, id DESC);
+  CREATE INDEX replication_receipts_source ON replication_receipts (source_repository, snapshot_id, time_ms DESC);
   `,
 ];
 
@@ -295,6 +318,98 @@ export class SqliteCatalog implements Catalog {
       }
       const rows = this.statement(sql).all(...params) as RunRow[];
       return rows.map((row) => JSON.parse(row.data) as RunRecord);
+    });
+  }
+
+  /**
+   * Records a storage backend under a new id (never reused, even after a delete).
+   *
+   * @throws ConflictError `conflict.storage_backend_exists` when the name is taken.
+   */
+  createStorageBackend(backend: NewStorageBackend): Promise<StorageBackendRecord> {
+    return this.guard('createStorageBackend', () => {
+      requireText(backend.name, 'name');
+      requireText(backend.type, 'type');
+      if (typeof backend.config !== 'object' || backend.config === null || Array.isArray(backend.config)) {
+        throw new ValidationError('config must be an object', 'config');
+      }
+      const created = new Date().toISOString();
+      const insert = this.db.transaction((): StorageBackendRecord => {
+        const result = this.statement('INSERT INTO storage_backends (name, data) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(backend.name, '{}');
+        if (result.changes === 0) {
+          throw new ConflictError('storage_backend_exists', `a storage backend named "${backend.name}" already exists`, { details: { name: backend.name } });
+        }
+        const record: StorageBackendRecord = { id: Number(result.lastInsertRowid), name: backend.name, type: backend.type, config: backend.config, created };
+        this.statement('UPDATE storage_backends SET data = ? WHERE id = ?').run(JSON.stringify(record), record.id);
+        return record;
+      });
+      return insert.immediate();
+    });
+  }
+
+  /** The backend with this id or name, or undefined. */
+  getStorageBackend(idOrName: number | string): Promise<StorageBackendRecord | undefined> {
+    return this.guard('getStorageBackend', () => {
+      const row = (typeof idOrName === 'number'
+        ? this.statement('SELECT data FROM storage_backends WHERE id = ?').get(idOrName)
+        : this.statement('SELECT data FROM storage_backends WHERE name = ?').get(idOrName)) as { data: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.data) as StorageBackendRecord);
+    });
+  }
+
+  /** Every backend, by name. */
+  listStorageBackends(): Promise<StorageBackendRecord[]> {
+    return this.guard('listStorageBackends', () => {
+      const rows = this.statement('SELECT data FROM storage_backends ORDER BY name').all() as { data: string }[];
+      return rows.map((row) => JSON.parse(row.data) as StorageBackendRecord);
+    });
+  }
+
+  /** @throws NotFoundError when no backend has this name. */
+  deleteStorageBackend(name: string): Promise<void> {
+    return this.guard('deleteStorageBackend', () => {
+      const result = this.statement('DELETE FROM storage_backends WHERE name = ?').run(name);
+      if (result.changes === 0) throw new NotFoundError('storage backend', name);
+    });
+  }
+
+  /** @throws ConflictError `conflict.receipt_exists` when a receipt with this id is recorded. */
+  recordReplication(receipt: ReplicationReceipt): Promise<void> {
+    return this.guard('recordReplication', () => {
+      requireText(receipt.id, 'receipt.id');
+      requireText(receipt.snapshotId, 'receipt.snapshotId');
+      requireText(receipt.source?.repository, 'receipt.source.repository');
+      requireText(receipt.destination?.location, 'receipt.destination.location');
+      const timeMs = parseTime(receipt.time, 'receipt.time');
+      const result = this.statement(
+        `INSERT INTO replication_receipts (id, source_repository, snapshot_id, time_ms, data) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING`,
+      ).run(receipt.id, receipt.source.repository, receipt.snapshotId, timeMs, JSON.stringify(receipt));
+      if (result.changes === 0) throw new ConflictError('receipt_exists', `replication receipt ${receipt.id} is already recorded`, { details: { id: receipt.id } });
+    });
+  }
+
+  /** Receipts newest first (time, then id), filtered by `filter`. */
+  listReplications(filter: ReplicationFilter = {}): Promise<ReplicationReceipt[]> {
+    return this.guard('listReplications', () => {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (filter.sourceRepository !== undefined) {
+        where.push('source_repository = ?');
+        params.push(filter.sourceRepository);
+      }
+      if (filter.snapshotId !== undefined) {
+        where.push('snapshot_id = ?');
+        params.push(filter.snapshotId);
+      }
+      let sql = 'SELECT data FROM replication_receipts';
+      if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
+      sql += ' ORDER BY time_ms DESC, id DESC';
+      if (filter.limit !== undefined) {
+        sql += ' LIMIT ?';
+        params.push(parseLimit(filter.limit, 'filter.limit'));
+      }
+      return (this.statement(sql).all(...params) as { data: string }[]).map((row) => JSON.parse(row.data) as ReplicationReceipt);
     });
   }
 

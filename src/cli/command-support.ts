@@ -15,11 +15,15 @@ export interface GlobalOptions {
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Builds the dependencies for one command, runs it, and always closes the catalog. */
-export async function withDeps<T>(command: Command, mayCreate: boolean, work: (deps: AppDeps, options: GlobalOptions) => Promise<T>): Promise<T> {
+/**
+ * Builds the dependencies for one command, runs it, and always closes the catalog. `fallbackRepository`
+ * (a plan's repository) applies when --repo is not given.
+ */
+export async function withDeps<T>(command: Command, mayCreate: boolean, work: (deps: AppDeps, options: GlobalOptions) => Promise<T>, fallbackRepository?: string): Promise<T> {
   const options = command.optsWithGlobals<GlobalOptions>();
   const interactive = !options.json && options.progress !== false && process.stderr.isTTY === true;
-  const settings = localSettings(process.env, options.repo ? { repository: options.repo } : {});
+  const repository = options.repo ?? fallbackRepository;
+  const settings = localSettings(process.env, repository ? { repository } : {});
   const deps = await localRuntime(settings, { progress: interactive ? new TerminalProgress() : silentProgress, mayCreate });
   try {
     return await work(deps, options);

@@ -12,6 +12,13 @@ import type { Snapshot } from '../domain/snapshot.js';
  * - `deleteSnapshot` of a missing id succeeds.
  * - `replaceSnapshots` swaps the whole set for one repository atomically (readers see the old or new set).
  * - Runs: `startRun` records a running run; `finishRun` sets its final status; `listRuns` newest first.
+ * - Storage backends: named (name, type, config) objects. `createStorageBackend` assigns a positive
+ *   integer id, never reused, and refuses a taken name with ConflictError; lookups of unknown ids or
+ *   names return undefined; `deleteStorageBackend` of an unknown name throws NotFoundError. The catalog
+ *   stores the config as given: callers validate it first (src/storage/storage-backend-config.ts), which
+ *   is where secrets are refused.
+ * - Replication receipts: `recordReplication` appends one receipt (its id is unique: a repeated id is a
+ *   ConflictError); `listReplications` returns receipts newest first (time, then id), filtered.
  * - Stores only metadata: no file contents, and no secrets.
  */
 export interface Catalog {
@@ -26,6 +33,23 @@ export interface Catalog {
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
 
+  /**
+   * Records a named storage backend and returns it with its new id.
+   * @throws ConflictError `conflict.storage_backend_exists` when the name is taken.
+   */
+  createStorageBackend(backend: NewStorageBackend): Promise<StorageBackendRecord>;
+  /** The backend with this id (the API's `storage_backend_id`) or this name, or undefined. */
+  getStorageBackend(idOrName: number | string): Promise<StorageBackendRecord | undefined>;
+  /** Every backend, by name. */
+  listStorageBackends(): Promise<StorageBackendRecord[]>;
+  /** @throws NotFoundError when no backend has this name. */
+  deleteStorageBackend(name: string): Promise<void>;
+
+  /** Records the receipt of one snapshot copied to another repository. */
+  recordReplication(receipt: ReplicationReceipt): Promise<void>;
+  /** Receipts newest first (by `time`, then id), filtered. */
+  listReplications(filter?: ReplicationFilter): Promise<ReplicationReceipt[]>;
+
   close(): Promise<void>;
 }
 
@@ -39,7 +63,7 @@ export interface SnapshotFilter {
   limit?: number;
 }
 
-export type RunKind = 'backup' | 'restore' | 'verify' | 'prune' | 'forget' | 'keys' | 'repair';
+export type RunKind = 'backup' | 'restore' | 'verify' | 'prune' | 'forget' | 'keys' | 'repair' | 'replicate';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 /** One execution of a long operation, for history, health and audit. */
@@ -70,5 +94,56 @@ export interface RunFilter {
   kind?: RunKind;
   status?: RunStatus;
   repository?: string;
+  limit?: number;
+}
+
+/** Kinds of storage backend, as the API names them (`backend_type`). */
+export const STORAGE_BACKEND_TYPES = ['local', 'aws_s3', 's3_compatible', 'gcs', 'azure', 'sftp', 'ftp'] as const;
+export type StorageBackendType = (typeof STORAGE_BACKEND_TYPES)[number];
+
+/** A storage backend to record: a unique name, a type and its validated, secret-free config. */
+export interface NewStorageBackend {
+  name: string;
+  type: StorageBackendType;
+  /** Settings of the type (`config_data`): locations and options, and secrets only as `env:NAME` references. */
+  config: Record<string, unknown>;
+}
+
+export interface StorageBackendRecord extends NewStorageBackend {
+  /** Assigned by the catalog; the API's `storage_backend_id`. */
+  id: number;
+  created: string;
+}
+
+/** Which snapshot went where, when, and what it took: written by replication after the copy is durable. */
+export interface ReplicationReceipt {
+  id: string;
+  snapshotId: string;
+  source: ReplicaEndpoint;
+  destination: ReplicaEndpoint;
+  blobsCopied: number;
+  bytesCopied: number;
+  blobsSkipped: number;
+  bytesSkipped: number;
+  /** Every copied blob was authenticated and checked against its id before it was written. */
+  verified: boolean;
+  /** When the copy finished (the snapshot object was written). */
+  time: string;
+  durationMs: number;
+}
+
+export interface ReplicaEndpoint {
+  /** Repository id (a replica shares its source's id: it is the same repository in another place). */
+  repository: string;
+  /** The storage location, fit to show (no credentials). */
+  location: string;
+  /** The provider kind of the location: s3, gcs, azure, sftp, ftp or local. */
+  provider: string;
+}
+
+export interface ReplicationFilter {
+  /** Receipts of copies made from this repository id. */
+  sourceRepository?: string;
+  snapshotId?: string;
   limit?: number;
 }

@@ -1,6 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { BackupError } from '../domain/errors.js';
 import { collectEvery, fullCollector } from '../util/gc.js';
+import { Semaphore } from '../util/concurrency.js';
 import type { ChunkSink } from './blob-pool.js';
 import { BlobCodec } from './codec.js';
 import { blobId, sealParts } from './crypto.js';
@@ -49,6 +50,11 @@ export class BlobWriter implements ChunkSink {
   private readonly codec = new BlobCodec();
   private failure: Error | undefined;
   private readonly uploadConcurrency: number;
+  /**
+   * The hard cap on pack transfers (`max_parallel_uploads`). `room()` alone is backpressure, not a cap:
+   * it wakes every waiter at once, so with small packs several uploads can start together.
+   */
+  private readonly uploadSlots: Semaphore;
   /** Sealed blobs arrive from worker threads as large short-lived buffers; see util/gc.ts. */
   private readonly collectGarbage = collectEvery(16 * 1024 * 1024, fullCollector());
   private readonly indexEvery: number;
@@ -59,6 +65,7 @@ export class BlobWriter implements ChunkSink {
     options: BlobWriterOptions = {},
   ) {
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
+    this.uploadSlots = new Semaphore(this.uploadConcurrency);
     this.indexEvery = options.indexEvery ?? 8;
     this.packers = { data: this.newPacker(), tree: this.newPacker() };
   }
@@ -95,6 +102,11 @@ export class BlobWriter implements ChunkSink {
     this.add(type, id, sealParts(this.repository.keyring.writeKey, this.codec.encodeParts(plaintext, compression), id), plaintext.length);
     this.collectGarbage(plaintext.length);
     return hex;
+  }
+
+  /** True once an upload or index write has failed: nothing more this writer stores can become durable. */
+  get failed(): boolean {
+    return this.failure !== undefined;
   }
 
   /** Uploads every pending pack and indexes it. After this resolves, all stored blobs are durable. */
@@ -138,7 +150,7 @@ export class BlobWriter implements ChunkSink {
       .finish(this.repository.keyring.writeKey)
       .then(async (pack) => {
         try {
-          await putFromFile(this.repository.storage, packKey(pack.id), pack.path);
+          await this.uploadSlots.run(() => putFromFile(this.repository.storage, packKey(pack.id), pack.path));
         } catch (error) {
           await unlink(pack.path).catch(() => undefined);
           throw error;

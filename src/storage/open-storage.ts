@@ -45,6 +45,39 @@ export interface LocationSecrets {
 
 const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
+/**
+ * Bucket and container naming rules (pattern, and the rule in words), shared by URL parsing and by the
+ * validation of named storage backends (storage-backend-config.ts).
+ */
+export const NAME_RULES = {
+  s3: [/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3 bucket names are 3-63 lowercase letters, digits, dots and dashes'],
+  gcs: [/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'GCS bucket names are lowercase letters, digits, dots, dashes and underscores'],
+  azure: [/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, 'Azure container names are 3-63 lowercase letters, digits and single dashes'],
+} as const satisfies Record<string, readonly [RegExp, string]>;
+
+/** Provider kinds, for replication policies ("copies on at least N providers"). */
+export type ProviderKind = 's3' | 'gcs' | 'azure' | 'sftp' | 'ftp' | 'local';
+
+/** The provider kind of an opened storage's `location` (a URL from an adapter, or a folder path). */
+export function providerOf(location: string): ProviderKind {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(location.trim())?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 's3':
+      return 's3';
+    case 'gs':
+      return 'gcs';
+    case 'azure':
+      return 'azure';
+    case 'sftp':
+      return 'sftp';
+    case 'ftp':
+    case 'ftps':
+      return 'ftp';
+    default:
+      return 'local';
+  }
+}
+
 /** True when `location` is a URL (`scheme://…`) rather than a local path. */
 export function isStorageUrl(location: string): boolean {
   return URL_LIKE.test(location.trim());
@@ -91,7 +124,7 @@ export function parseStorageLocation(location: string, field = 'repository'): { 
     }
     case 's3': {
       refuseUserInfo(url, field, 'S3 (use the AWS environment variables, profile or role)');
-      const bucket = requireHost(url, field, 'bucket', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3 bucket names are 3-63 lowercase letters, digits, dots and dashes');
+      const bucket = requireHost(url, field, 'bucket', ...NAME_RULES.s3);
       const storageClass = query.oneOf('storage-class', S3_STORAGE_CLASSES);
       const sse = query.oneOf('sse', ['s3', 'AES256', 'kms', 'aws:kms'] as const);
       const kmsKeyId = query.text('sse-kms-key-id');
@@ -115,7 +148,7 @@ export function parseStorageLocation(location: string, field = 'repository'): { 
     }
     case 'gs': {
       refuseUserInfo(url, field, 'GCS (use GOOGLE_APPLICATION_CREDENTIALS or Application Default Credentials)');
-      const bucket = requireHost(url, field, 'bucket', /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'GCS bucket names are lowercase letters, digits, dots, dashes and underscores');
+      const bucket = requireHost(url, field, 'bucket', ...NAME_RULES.gcs);
       const result: StorageLocation = {
         kind: 'gcs',
         bucket,
@@ -130,7 +163,7 @@ export function parseStorageLocation(location: string, field = 'repository'): { 
     }
     case 'azure': {
       refuseUserInfo(url, field, 'Azure (use AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN)');
-      const container = requireHost(url, field, 'container', /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, 'Azure container names are 3-63 lowercase letters, digits and single dashes');
+      const container = requireHost(url, field, 'container', ...NAME_RULES.azure);
       const result: StorageLocation = { kind: 'azure', container, prefix: pathPrefix(url, field), ...optional('accessTier', query.oneOf('tier', AZURE_ACCESS_TIERS)) };
       query.done();
       return { location: result, secrets: {} };

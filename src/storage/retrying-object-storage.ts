@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BackupError, ValidationError } from '../domain/errors.js';
+import { BackupError, StorageError, ValidationError } from '../domain/errors.js';
 import { putFromFile, type ByteRange, type ObjectInfo, type ObjectStorage } from '../ports/object-storage.js';
 
 /** The storage operations the decorator wraps, as reported to `onRetry`. */
@@ -31,6 +32,12 @@ export interface RetryOptions {
   random?: () => number;
   /** Called before each wait, for logs and metrics. */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * An attempt that has not settled after this many milliseconds is abandoned and counts as a retryable
+   * failure (`storage.timeout`), so a stalled connection costs one timeout instead of the whole run.
+   * Default: none (an attempt may take as long as the adapter lets it).
+   */
+  attemptTimeoutMs?: number;
 }
 
 /** Node error codes of a dropped or stalled connection, raised by SDKs that do not wrap them. */
@@ -54,6 +61,15 @@ export function isRetryableError(error: unknown): boolean {
  *
  * `list` is retried only until its first item arrives: restarting a listing that has already yielded
  * items would yield them twice, so a later failure reaches the caller, who knows what it has consumed.
+ *
+ * With `attemptTimeoutMs`, a stalled attempt is abandoned, not cancelled: the port has no cancellation,
+ * so it may still complete after its retry did. That is safe for what a repository writes: every put
+ * is atomic and a retry writes the same bytes under the same key (packs under random ids, index files
+ * under the hash of their content, snapshots under their reserved id), so a late completion rewrites
+ * identical content; reads and deletes are idempotent. The one object rewritten with new content is a
+ * lease: a late renewal can bring back a released lease, which then only lingers until it expires.
+ * For `putFile`, a late or ambiguous attempt may already have taken the file over; a retry that finds
+ * the file gone therefore checks whether the object arrived whole (same size) before giving up.
  */
 export class RetryingObjectStorage implements ObjectStorage {
   readonly location: string;
@@ -63,6 +79,7 @@ export class RetryingObjectStorage implements ObjectStorage {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  private readonly attemptTimeoutMs: number | undefined;
 
   constructor(
     private readonly inner: ObjectStorage,
@@ -78,6 +95,10 @@ export class RetryingObjectStorage implements ObjectStorage {
     this.sleep = options.sleep ?? ((ms) => delay(ms));
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
+    this.attemptTimeoutMs = options.attemptTimeoutMs;
+    if (this.attemptTimeoutMs !== undefined && (!Number.isFinite(this.attemptTimeoutMs) || this.attemptTimeoutMs <= 0)) {
+      throw new ValidationError('retry attemptTimeoutMs must be a positive number', 'attemptTimeoutMs');
+    }
   }
 
   put(key: string, data: Uint8Array): Promise<void> {
@@ -88,8 +109,26 @@ export class RetryingObjectStorage implements ObjectStorage {
     return this.inner.scratchDirectory;
   }
 
-  putFile(key: string, path: string): Promise<void> {
-    return this.withRetry('put', key, () => putFromFile(this.inner, key, path));
+  async putFile(key: string, path: string): Promise<void> {
+    // Known before the first attempt, so a retry can recognise the object an earlier attempt stored.
+    const size = await stat(path).then((info) => info.size, () => undefined);
+    const fileGone = () => stat(path).then(() => false, () => size !== undefined);
+    // Pack keys are random, so an object of the file's size under the key is that file, stored whole.
+    const arrived = async () => (await this.inner.head(key))?.size === size;
+    return this.withRetry('put', key, async (attempt) => {
+      // From the second attempt on, an earlier one may have taken the file over: it failed after storing
+      // the object, or was abandoned and finished late (possibly while this attempt runs).
+      if (attempt > 1 && (await fileGone())) {
+        if (await arrived()) return;
+        throw new StorageError('upload_lost', `the upload of object ${key} was interrupted after its staging file was consumed; the object is not in storage`, { details: { key } });
+      }
+      try {
+        await putFromFile(this.inner, key, path);
+      } catch (error) {
+        if (attempt > 1 && (await fileGone()) && (await arrived())) return;
+        throw error;
+      }
+    });
   }
 
   get(key: string, range?: ByteRange): Promise<Buffer> {
@@ -110,7 +149,8 @@ export class RetryingObjectStorage implements ObjectStorage {
     for (let attempt = 1; first === undefined; attempt++) {
       try {
         iterator = this.inner.list(prefix)[Symbol.asyncIterator]();
-        first = await iterator.next();
+        const current = iterator;
+        first = await this.bounded('list', prefix, () => current.next());
       } catch (error) {
         await this.afterFailure('list', prefix, attempt, error);
       }
@@ -120,7 +160,9 @@ export class RetryingObjectStorage implements ObjectStorage {
     try {
       yield first.value;
       while (true) {
-        const next = await iterator.next();
+        // A stall later in the listing is not retried (see above), but it is still reported, not waited out.
+        const current = iterator;
+        const next = await this.bounded('list', prefix, () => current.next());
         if (next.done === true) break;
         yield next.value;
       }
@@ -131,14 +173,30 @@ export class RetryingObjectStorage implements ObjectStorage {
     }
   }
 
-  private async withRetry<T>(operation: StorageOperation, key: string, call: () => Promise<T>): Promise<T> {
+  private async withRetry<T>(operation: StorageOperation, key: string, call: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await call();
+        return await this.bounded(operation, key, () => call(attempt));
       } catch (error) {
         await this.afterFailure(operation, key, attempt, error);
       }
     }
+  }
+
+  /** Runs one attempt, abandoning it with a retryable `storage.timeout` once `attemptTimeoutMs` passes. */
+  private bounded<T>(operation: StorageOperation, key: string, call: () => Promise<T>): Promise<T> {
+    const limit = this.attemptTimeoutMs;
+    if (limit === undefined) return call();
+    const pending = call();
+    // An abandoned attempt may still fail later; nobody awaits it any more, so its failure is dropped here.
+    pending.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new StorageError('timeout', `storage ${operation} of ${key === '' ? 'everything' : key} did not finish within ${limit} ms and was abandoned`, { retryable: true, details: { operation, key } }));
+      }, limit);
+    });
+    return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Rethrows `error` when it is permanent or attempts are used up; otherwise reports and waits. */
@@ -151,7 +209,8 @@ export class RetryingObjectStorage implements ObjectStorage {
   }
 }
 
-function errorCode(error: unknown): string {
+/** The BackupError or Node error code of `error`, or `unknown`: a label that never carries a message. */
+export function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'unknown';
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
 import { randomId } from '../../src/domain/ids.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
-import type { Catalog, RunRecord } from '../../src/ports/catalog.js';
+import type { Catalog, ReplicationReceipt, RunRecord } from '../../src/ports/catalog.js';
 
 /** What a contract run needs from an adapter: a fresh, empty catalog and a way to dispose of it. */
 export interface CatalogUnderTest {
@@ -345,6 +345,77 @@ export function describeCatalogContract(name: string, create: () => Promise<Cata
             error: { code: 'x', message: 'y' },
           });
         });
+      });
+    });
+
+    describe('storage backends', () => {
+      const s3Config = { bucket_name: 'backups', region: 'eu-west-1', secret_access_key: 'env:AWS_SECRET_ACCESS_KEY' };
+
+      it('creates a backend with a positive id and finds it by id and by name; unknown ones are undefined', async () => {
+        const created = await catalog.createStorageBackend({ name: 'offsite', type: 'aws_s3', config: s3Config });
+        expect(created).toMatchObject({ name: 'offsite', type: 'aws_s3', config: s3Config });
+        expect(Number.isInteger(created.id) && created.id > 0).toBe(true);
+        expect(Number.isFinite(Date.parse(created.created))).toBe(true);
+        await expect(catalog.getStorageBackend(created.id)).resolves.toStrictEqual(created);
+        await expect(catalog.getStorageBackend('offsite')).resolves.toStrictEqual(created);
+        await expect(catalog.getStorageBackend('missing')).resolves.toBeUndefined();
+        await expect(catalog.getStorageBackend(created.id + 1000)).resolves.toBeUndefined();
+      });
+
+      it('refuses a taken name with ConflictError and lists backends by name', async () => {
+        await catalog.createStorageBackend({ name: 'zeta', type: 'local', config: { base_path: '/z' } });
+        await catalog.createStorageBackend({ name: 'alpha', type: 'local', config: { base_path: '/a' } });
+        await expect(catalog.createStorageBackend({ name: 'zeta', type: 'local', config: { base_path: '/other' } })).rejects.toBeInstanceOf(ConflictError);
+        expect((await catalog.listStorageBackends()).map((b) => [b.name, b.config])).toEqual([
+          ['alpha', { base_path: '/a' }],
+          ['zeta', { base_path: '/z' }],
+        ]);
+      });
+
+      it('deletes by name, never reuses an id, and deleting an unknown name is NotFoundError', async () => {
+        const first = await catalog.createStorageBackend({ name: 'gone', type: 'local', config: { base_path: '/g' } });
+        await catalog.deleteStorageBackend('gone');
+        await expect(catalog.getStorageBackend('gone')).resolves.toBeUndefined();
+        await expect(catalog.deleteStorageBackend('gone')).rejects.toBeInstanceOf(NotFoundError);
+        const second = await catalog.createStorageBackend({ name: 'gone', type: 'local', config: { base_path: '/g' } });
+        expect(second.id).not.toBe(first.id);
+      });
+    });
+
+    describe('replication receipts', () => {
+      const receipt = (overrides: Partial<ReplicationReceipt> = {}): ReplicationReceipt => ({
+        id: `receipt-${randomId(6)}`,
+        snapshotId: 'full_20240101_000000',
+        source: { repository: repo, location: '/srv/repo', provider: 'local' },
+        destination: { repository: repo, location: 's3://b/replica', provider: 's3' },
+        blobsCopied: 10,
+        bytesCopied: 10_000,
+        blobsSkipped: 2,
+        bytesSkipped: 2_000,
+        verified: true,
+        time: '2024-06-01T00:00:00.000Z',
+        durationMs: 1200,
+        ...overrides,
+      });
+
+      it('records receipts and lists them newest first, unchanged', async () => {
+        const older = receipt({ time: '2024-06-01T00:00:00.000Z' });
+        const newer = receipt({ time: '2024-06-02T00:00:00.000Z', snapshotId: 'full_20240102_000000' });
+        await catalog.recordReplication(older);
+        await catalog.recordReplication(newer);
+        await expect(catalog.listReplications({ sourceRepository: repo })).resolves.toStrictEqual([newer, older]);
+      });
+
+      it('filters by source repository and snapshot, limits, and refuses a repeated id', async () => {
+        const mine = receipt();
+        await catalog.recordReplication(mine);
+        await catalog.recordReplication(receipt({ source: { repository: otherRepo, location: '/x', provider: 'local' } }));
+        await catalog.recordReplication(receipt({ snapshotId: 'full_20240301_000000', time: '2024-06-03T00:00:00.000Z' }));
+        expect((await catalog.listReplications({ sourceRepository: repo })).length).toBe(2);
+        expect((await catalog.listReplications({ sourceRepository: repo, snapshotId: mine.snapshotId })).map((r) => r.id)).toEqual([mine.id]);
+        expect((await catalog.listReplications({ sourceRepository: repo, limit: 1 }))[0]!.snapshotId).toBe('full_20240301_000000');
+        await expect(catalog.recordReplication(mine)).rejects.toBeInstanceOf(ConflictError);
+        await expect(catalog.recordReplication(receipt({ time: 'yesterday' }))).rejects.toBeInstanceOf(ValidationError);
       });
     });
   });

@@ -1,0 +1,43 @@
+import { afterEach, beforeEach, expect, it } from '@jest/globals';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SQLITE_CATALOG_SCHEMA_VERSION, SqliteCatalog } from '../../../src/catalog/sqlite-catalog.js';
+import { makeRun, makeSnapshot } from '../../contract/catalog.contract.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'chrono-catalog-migration-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends and receipts work', async () => {
+  const file = join(dir, 'catalog.sqlite');
+  // A version-1 catalog: today's schema with the version-2 tables removed and the version set back.
+  const before = SqliteCatalog.open(file);
+  await before.putSnapshot('repo', makeSnapshot({ id: 'full_20240101_000000' }));
+  await before.startRun(makeRun({ id: 'run-1', repository: 'repo' }));
+  await before.close();
+  const raw = new Database(file);
+  raw.exec('DROP TABLE storage_backends; DROP TABLE replication_receipts;');
+  raw.pragma('user_version = 1');
+  raw.close();
+
+  const after = SqliteCatalog.open(file);
+  try {
+    expect((await after.listSnapshots('repo')).map((s) => s.id)).toEqual(['full_20240101_000000']);
+    await expect(after.getRun('run-1')).resolves.toMatchObject({ repository: 'repo', status: 'running' });
+    await expect(after.createStorageBackend({ name: 'nas', type: 'local', config: { base_path: '/mnt/nas' } })).resolves.toMatchObject({ id: 1 });
+    await expect(after.listReplications()).resolves.toEqual([]);
+  } finally {
+    await after.close();
+  }
+  const check = new Database(file, { readonly: true });
+  expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_CATALOG_SCHEMA_VERSION);
+  check.close();
+});
