@@ -11,6 +11,12 @@ need make make
 need python3 python3
 # The SFTP storage tests run a throwaway sshd; /usr/sbin is not on every user's PATH, so check the file.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# Database sources: the tests start a throwaway PostgreSQL 15 cluster (initdb, pg_dump, pg_restore,
+# pgbench, all in postgresql-15) and redis-server instances; the Redis TLS test makes its certificate with openssl.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+need psql postgresql-client-15
+need redis-server redis-server
+need openssl openssl
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,3 +1,4 @@
+import type { Snapshot } from '../domain/snapshot.js';
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(bytes: number): string {
@@ -23,4 +24,9 @@ export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Source facts worth a glance in a listing: tags, the plan, a copy that is not point-in-time. */
+export function snapshotNotes(snapshot: Snapshot): string {
+  return [...snapshot.tags, ...(snapshot.details?.plan ? [`plan=${snapshot.details.plan}`] : []), ...(snapshot.details?.pointInTime === false ? ['not-point-in-time'] : [])].join(',');
 }

@@ -1,6 +1,4 @@
 import { Command, Option } from 'commander';
-import { runBackup } from '../app/run-backup.js';
-import { runRestore } from '../app/run-restore.js';
 import { verifyRepository, VERIFY_LEVELS, type VerifyLevel } from '../app/verify-repository.js';
 import { forgetSnapshots } from '../app/forget-snapshots.js';
 import { pruneRepository } from '../app/prune-repository.js';
@@ -9,14 +7,19 @@ import { rebuildCatalog } from '../app/rebuild-catalog.js';
 import { repairIndex } from '../app/repair-index.js';
 import { addKeySlot, listKeys, rotateDataKey } from '../app/manage-keys.js';
 import { openOrCreate } from '../app/repository-session.js';
-import { parseBackupType, parseCompression } from '../domain/backup-types.js';
 import { parseDuration } from '../domain/duration.js';
 import { BackupError, ValidationError } from '../domain/errors.js';
-import { silentProgress } from '../ports/progress.js';
 import { keyProvider } from '../runtime/local-runtime.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { formatBytes, formatDuration, formatTable } from './format.js';
-import { collect, print, snapshotJson, withDeps } from './command-support.js';
+import { formatBytes, formatTable, snapshotNotes } from './format.js';
+import { print, snapshotJson, withDeps } from './command-support.js';
+import { registerBackupCommand } from './commands/backup.js';
+import { registerRestoreCommand } from './commands/restore.js';
+import { registerRunsCommand } from './commands/runs.js';
+import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
+import { verifyByRestore } from './commands/restore-test.js';
+import { registerStorageTestCommand } from './commands/storage-test.js';
+import { registerStorageBackendCommands } from './commands/storage-backends.js';
 
 export function buildProgram(): Command {
   const program = new Command('chrono-backup')
@@ -36,88 +39,46 @@ export function buildProgram(): Command {
       }),
     );
 
-  program
-    .command('backup')
-    .description('back up files and directories (and optionally config files and environment variables)')
-    .argument('[paths...]', 'files and directories to back up')
-    .option('--type <type>', 'full | incremental | differential', 'full')
-    .option('--exclude <glob>', 'skip matching entries (repeatable): *.log, cache/**, /abs/path', collect, [])
-    .option('--compression <codec>', 'zstd | lz4 | gzip | none', 'zstd')
-    .option('--tag <tag>', 'label the snapshot (repeatable)', collect, [])
-    .option('--config <file>', 'a configuration file to capture (repeatable)', collect, [])
-    .option('--env <name>', 'an environment variable to capture, or PREFIX_* (repeatable)', collect, [])
-    .option('--lock-wait <duration>', 'how long to wait for a conflicting lock (e.g. 10m)', '10m')
-    .action(async (paths: string[], opts, command: Command) => {
-      // Validate before building dependencies: those create the default key file of a new repository.
-      const type = parseBackupType(opts.type);
-      const compression = parseCompression(opts.compression);
-      const lockWaitMs = parseDuration(opts.lockWait, 'lock-wait');
-      return withDeps(command, true, async (deps, options) => {
-        const result = await runBackup(deps, {
-          paths,
-          type,
-          exclude: opts.exclude,
-          compression,
-          tags: opts.tag,
-          configFiles: opts.config,
-          environment: opts.env,
-          scan: deps.progress !== silentProgress,
-          lockWaitMs,
-        });
-        const first = result.snapshots[0]!;
-        print(options, { id: result.backupId, snapshots: result.snapshots.map(snapshotJson), warnings: result.warnings }, () =>
-          [
-            ...result.warnings.map((warning) => `warning: ${warning}`),
-            ...result.snapshots.map(
-              (s) =>
-                `snapshot ${s.id} saved (${s.source}): ${s.stats.items} items, ${formatBytes(s.stats.totalBytes)} total, ${formatBytes(s.stats.bytesRead)} read, ${formatBytes(s.stats.bytesAdded)} new (${formatBytes(s.stats.bytesStored)} stored) in ${formatDuration(first.stats.durationMs)}`,
-            ),
-          ].join('\n'),
-        );
-        if (result.warnings.length > 0) process.exitCode = EXIT.partial;
-      });
-    });
+  registerBackupCommand(program);
 
   program
     .command('snapshots')
     .description('list snapshots, oldest first')
+    .addOption(replicaOption())
     .action(async (_opts, command: Command) =>
-      withDeps(command, false, async (deps, options) => {
+      withFailoverDeps(command, [], async (deps, options, served) => {
         const repository = await openOrCreate(deps, false);
         const snapshots = await repository.listSnapshots();
-        print(options, snapshots.map(snapshotJson), () =>
+        // The plain array stays the JSON shape; a failover says so on stderr (and in servedBy when it happened).
+        print(options, served.failedOver ? { servedBy: served.servedBy, snapshots: snapshots.map(snapshotJson) } : snapshots.map(snapshotJson), () =>
           formatTable(
-            ['ID', 'TYPE', 'SOURCE', 'TIME', 'PATHS', 'SIZE', 'ADDED', 'TAGS'],
-            snapshots.map((s) => [s.id, s.type, s.source, s.time, s.paths.join(' '), formatBytes(s.stats.totalBytes), formatBytes(s.stats.bytesAdded), s.tags.join(',')]),
+            ['ID', 'TYPE', 'SOURCE', 'TIME', 'PATHS', 'SIZE', 'ADDED', 'NOTES'],
+            snapshots.map((s) => [s.id, s.type, s.source, s.time, s.paths.join(' '), formatBytes(s.stats.totalBytes), formatBytes(s.stats.bytesAdded), snapshotNotes(s)]),
           ),
         );
       }),
     );
 
-  program
-    .command('restore')
-    .description('restore a snapshot (or a backup id, or "latest") into a directory')
-    .argument('<id>', 'snapshot id, backup id or latest')
-    .requiredOption('--target <dir>', 'directory to restore into')
-    .option('--include <path>', 'restore only this path inside the snapshot (repeatable)', collect, [])
-    .option('--force', 'restore into a non-empty target, replacing entries in the way')
-    .action(async (id: string, opts, command: Command) =>
-      withDeps(command, false, async (deps, options) => {
-        const result = await runRestore(deps, { snapshotId: id, target: opts.target, include: opts.include, force: opts.force === true });
-        print(options, result, () => `restored ${result.snapshots.join(', ')} to ${result.target}: ${result.files} files, ${result.directories} directories, ${formatBytes(result.bytes)}${result.skipped.length ? ` (${result.skipped.length} special entries skipped)` : ''}`);
-      }),
-    );
+  registerRestoreCommand(program);
+  registerRunsCommand(program);
+  registerReplicateCommand(program);
 
   program
     .command('verify')
-    .description('check snapshots and data: structure, a sampled read, or a full read')
+    .description('check snapshots and data: structure, a sampled read, a full read, or a test restore of databases')
     .argument('[id]', 'only this snapshot or backup id')
-    .addOption(new Option('--level <level>', 'structure | read | full').choices(VERIFY_LEVELS as unknown as string[]).default('structure'))
+    .addOption(new Option('--level <level>', 'structure | read | full | restore-test').choices([...VERIFY_LEVELS, 'restore-test']).default('structure'))
     .option('--read-percent <n>', 'with --level read: percentage of packs to read', (v) => Number(v))
-    .action(async (id: string | undefined, opts, command: Command) =>
-      withDeps(command, false, async (deps, options) => {
+    .option('--scratch-postgres <url>', 'with --level restore-test: PostgreSQL server for scratch databases')
+    .option('--scratch-redis <url>', 'with --level restore-test: an empty Redis server (emptied afterwards)')
+    .option('--plan <name>', "with --level restore-test: take the scratch servers from this plan's verify section")
+    .option('--plans <file>', 'plan file (default: $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
+    .addOption(replicaOption())
+    .action(async (id: string | undefined, opts, command: Command) => {
+      if (opts.level === 'restore-test') return verifyByRestore(command, id, opts);
+      return withFailoverDeps(command, id ? [id] : [], async (deps, options, served) => {
         const result = await verifyRepository(deps, { ...(id ? { snapshotId: id } : {}), level: opts.level as VerifyLevel, ...(opts.readPercent !== undefined ? { readPercent: opts.readPercent } : {}) });
-        print(options, result, () =>
+        print(options, { ...result, ...(served.failedOver ? { servedBy: served.servedBy } : {}) }, () =>
           [
             `verify ${result.level}: ${result.snapshotsChecked} snapshots, ${result.packsChecked} packs, ${result.blobsChecked} blobs, ${formatBytes(result.bytesRead)} read`,
             ...result.problems.slice(0, 50).map((p) => `problem: ${p.message}`),
@@ -125,8 +86,8 @@ export function buildProgram(): Command {
           ].join('\n'),
         );
         if (!result.ok) process.exitCode = EXIT.integrity;
-      }),
-    );
+      });
+    });
 
   program
     .command('forget')
@@ -238,6 +199,10 @@ export function buildProgram(): Command {
         print(options, key, () => `new data key ${key.id} is active; older data stays readable with the older keys`);
       }),
     );
+
+  const storage = program.command('storage').description('storage backends');
+  registerStorageTestCommand(storage);
+  registerStorageBackendCommands(storage);
 
   return program;
 }

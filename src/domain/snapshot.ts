@@ -1,7 +1,23 @@
 import type { BackupType } from './backup-types.js';
 
-/** What kind of data a snapshot holds; later sources (postgres, redis) add their own kinds. */
-export type SourceKind = 'files' | 'config';
+/** What kind of data a snapshot holds. */
+export const SOURCE_KINDS = ['files', 'config', 'postgres', 'redis'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** Source-specific facts about a snapshot, shown in listings (never secrets). */
+export interface SnapshotDetails {
+  /** False when the copy was assembled over time (Redis SCAN fallback) rather than taken at one instant. */
+  pointInTime?: boolean;
+  /** How the source was read: `pg_dump`, `sync` (Redis replication), `scan`. */
+  method?: string;
+  serverVersion?: string;
+  /** Databases in a `postgres` snapshot. */
+  databases?: string[];
+  /** Keys in a `redis` snapshot. */
+  keys?: number;
+  /** The plan the snapshot was taken for. */
+  plan?: string;
+}
 
 /** Byte and item counts of one backup run. */
 export interface SnapshotStats {
@@ -40,4 +56,5 @@ export interface Snapshot {
   stats: SnapshotStats;
   /** Id of the data key that sealed this snapshot's new data. */
   keyId: string;
+  details?: SnapshotDetails;
 }

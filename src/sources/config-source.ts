@@ -1,6 +1,7 @@
 import type { BlobPool } from '../repository/blob-pool.js';
 import type { BlobWriter } from '../repository/blob-writer.js';
 import type { TreeNode } from '../repository/tree.js';
+import { virtualFileNode } from './virtual-file.js';
 
 /** Name of the file, inside a `config` snapshot, that holds the captured environment variables. */
 export const ENVIRONMENT_FILE = 'environment.json';
@@ -21,24 +22,5 @@ export async function captureConfig(pool: BlobPool, writer: BlobWriter, names: r
   }
   const sorted = Object.fromEntries(Object.entries(captured).sort(([a], [b]) => a.localeCompare(b)));
   const bytes = Buffer.from(`${JSON.stringify(sorted, null, 2)}\n`);
-  const size = bytes.length;
-  const content = await pool.chunkStream([bytes], writer);
-  const now = `${BigInt(Date.now()) * 1_000_000n}`;
-  return [
-    {
-      name: ENVIRONMENT_FILE,
-      type: 'file',
-      mode: 0o600,
-      uid: process.getuid?.() ?? 0,
-      gid: process.getgid?.() ?? 0,
-      mtimeNs: now,
-      atimeNs: now,
-      ctimeNs: now,
-      size,
-      dev: '0',
-      ino: '0',
-      nlink: 1,
-      content: content.ids,
-    },
-  ];
+  return [virtualFileNode(ENVIRONMENT_FILE, await pool.chunkStream([bytes], writer))];
 }

@@ -1,0 +1,88 @@
+import { IntegrityError, NotFoundError } from '../domain/errors.js';
+import type { Progress } from '../ports/progress.js';
+import type { BlobPool } from '../repository/blob-pool.js';
+import type { BlobWriter } from '../repository/blob-writer.js';
+import type { Repository } from '../repository/repository.js';
+import { assertSafeName, encodeTree, type TreeNode } from '../repository/tree.js';
+import type { StreamFiles, StreamSink } from '../sources/stream-files.js';
+import { virtualFileNode } from '../sources/virtual-file.js';
+
+/** Blobs fetched ahead of the one being consumed when a snapshot file is streamed out. */
+const READ_AHEAD_BLOBS = 8;
+
+/**
+ * Collects the streams of a database source as file nodes and stores them as the snapshot's root tree.
+ * Streams added concurrently are chunked concurrently (each in its own worker job).
+ */
+export class TreeStreamSink implements StreamSink {
+  private readonly nodes: TreeNode[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly pool: BlobPool,
+    private readonly writer: BlobWriter,
+    private readonly progress: Progress,
+  ) {}
+
+  async add(name: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
+    assertSafeName(Buffer.from(name), 'a source stream');
+    if (this.nodes.some((node) => node.name === name)) throw new IntegrityError('duplicate_stream', `a source wrote "${name}" twice`);
+    const progress = this.progress;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const part of stream) {
+        progress.advance({ bytes: part.byteLength });
+        yield part;
+      }
+    }
+    const content = await this.pool.chunkStream(counted(), this.writer);
+    this.nodes.push(virtualFileNode(name, content));
+    this.bytes += content.bytes;
+    return content.bytes;
+  }
+
+  /** Stores the collected files as one tree blob; the sink's totals are what the snapshot reports. */
+  storeTree(): { tree: string; items: number; totalBytes: number } {
+    const nodes = [...this.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { tree: this.writer.addInline('tree', encodeTree({ nodes })), items: nodes.length, totalBytes: this.bytes };
+  }
+}
+
+/**
+ * The root files of a snapshot as streams, for a source's restore. With a pool, blobs are opened
+ * (decrypted, decompressed, checked) in worker threads while the next ones are fetched.
+ */
+export async function snapshotFiles(repository: Repository, tree: string, pool?: BlobPool): Promise<StreamFiles> {
+  const nodes = new Map((await repository.loadTree(tree)).nodes.filter((node) => node.type === 'file').map((node) => [node.name, node]));
+  const open = async (id: string): Promise<Buffer> => {
+    const sealed = await repository.readSealed(id);
+    return pool ? pool.openBlob(Buffer.from(id, 'hex'), sealed) : repository.openBlob(id, sealed);
+  };
+  return {
+    names: () => [...nodes.keys()].sort(),
+    size: (name) => nodes.get(name)?.size,
+    open: (name) => {
+      const node = nodes.get(name);
+      if (!node) throw new NotFoundError('file in snapshot', name);
+      return readAhead(node.content ?? [], open);
+    },
+  };
+}
+
+async function* readAhead(ids: readonly string[], open: (id: string) => Promise<Buffer>): AsyncGenerator<Buffer> {
+  const pending: Promise<Buffer>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (pending.length < READ_AHEAD_BLOBS && next < ids.length) {
+      const reading = open(ids[next++]!);
+      // Rejections are observed when the blob's turn comes; until then they must not be "unhandled".
+      reading.catch(() => undefined);
+      pending.push(reading);
+    }
+  };
+  fill();
+  while (pending.length > 0) {
+    const data = await pending.shift()!;
+    fill();
+    yield data;
+  }
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { restoreTest } from '../../app/restore-test.js';
+import { ValidationError } from '../../domain/errors.js';
+import { parsePgTarget } from '../../sources/postgres/pg-target.js';
+import { parseRedisTarget } from '../../sources/redis/redis-target.js';
+import { localSettings } from '../../runtime/local-settings.js';
+import { findPlan, planFilePath } from '../../runtime/plan-file.js';
+import { print, withDeps } from '../command-support.js';
+import { EXIT } from '../exit-codes.js';
+import { formatDuration } from '../format.js';
+
+/** `verify ID --level restore-test`: restores database snapshots into scratch servers and compares. */
+export async function verifyByRestore(command: Command, id: string | undefined, opts: { scratchPostgres?: string; scratchRedis?: string; plan?: string; plans?: string }): Promise<void> {
+  if (!id) throw new ValidationError('--level restore-test needs a snapshot or backup id (or "latest")', 'id');
+  // Scratch servers from the options, else from the plan's `verify` section.
+  const plan = opts.plan ? await findPlan(planFilePath(localSettings(process.env).home, process.env, opts.plans), opts.plan) : undefined;
+  const postgresUrl = opts.scratchPostgres ?? plan?.verify?.postgres;
+  const redisUrl = opts.scratchRedis ?? plan?.verify?.redis;
+  const postgres = postgresUrl ? parsePgTarget(postgresUrl, opts.scratchPostgres ? '--scratch-postgres' : `plans.${plan!.name}.verify.postgres`) : undefined;
+  const redis = redisUrl ? parseRedisTarget(redisUrl, {}, opts.scratchRedis ? '--scratch-redis' : `plans.${plan!.name}.verify.redis`) : undefined;
+  return withDeps(command, false, async (deps, options) => {
+    const result = await restoreTest(deps, { snapshotId: id, ...(postgres ? { postgres } : {}), ...(redis ? { redis } : {}) });
+    print(options, result, () =>
+      result.outcomes
+        .flatMap((outcome) => [
+          `restore-test ${outcome.snapshot} (${outcome.source}): restored in ${formatDuration(outcome.restoreMs)}, ${outcome.checked} objects compared, ${outcome.problems.length === 0 ? 'identical' : `${outcome.problems.length} differences`}`,
+          ...outcome.problems.slice(0, 50).map((problem) => `problem: ${problem}`),
+        ])
+        .join('\n'),
+    );
+    if (!result.ok) process.exitCode = EXIT.integrity;
+  }, plan?.repository);
+}
