@@ -3,6 +3,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import { BackupError, NotFoundError, ConflictError, StorageError, ValidationError } from '../domain/errors.js';
+import type { Plan } from '../domain/plan.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type {
   Catalog,
@@ -27,7 +28,7 @@ export interface SqliteCatalogOptions {
 }
 
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
-export const SQLITE_CATALOG_SCHEMA_VERSION = 2;
+export const SQLITE_CATALOG_SCHEMA_VERSION = 3;
 
 /**
  * Migrations, index `i` upgrading a database from version `i` to `i + 1`. Append only: a released
@@ -83,6 +84,13 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX replication_receipts_newest ON replication_receipts (time_ms DESC, id DESC);
   CREATE INDEX replication_receipts_source ON replication_receipts (source_repository, snapshot_id, time_ms DESC);
+  `,
+  // 3: backup plans, as the API and `plan import` store them.
+  `
+  CREATE TABLE plans (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  ) STRICT;
   `,
 ];
 
@@ -370,6 +378,31 @@ export class SqliteCatalog implements Catalog {
     return this.guard('deleteStorageBackend', () => {
       const result = this.statement('DELETE FROM storage_backends WHERE name = ?').run(name);
       if (result.changes === 0) throw new NotFoundError('storage backend', name);
+    });
+  }
+
+  putPlan(plan: Plan): Promise<void> {
+    return this.guard('putPlan', () => {
+      requireText(plan.name, 'plan.name');
+      this.statement('INSERT INTO plans (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data').run(plan.name, JSON.stringify(plan));
+    });
+  }
+
+  getPlan(name: string): Promise<Plan | undefined> {
+    return this.guard('getPlan', () => {
+      const row = this.statement('SELECT data FROM plans WHERE name = ?').get(name) as { data: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.data) as Plan);
+    });
+  }
+
+  listPlans(): Promise<Plan[]> {
+    return this.guard('listPlans', () => (this.statement('SELECT data FROM plans ORDER BY name').all() as { data: string }[]).map((row) => JSON.parse(row.data) as Plan));
+  }
+
+  /** @throws NotFoundError when no plan has this name. */
+  deletePlan(name: string): Promise<void> {
+    return this.guard('deletePlan', () => {
+      if (this.statement('DELETE FROM plans WHERE name = ?').run(name).changes === 0) throw new NotFoundError('plan', name);
     });
   }
 

@@ -16,6 +16,7 @@ import { print, snapshotJson, withDeps } from './command-support.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
 import { verifyByRestore } from './commands/restore-test.js';
 import { registerStorageTestCommand } from './commands/storage-test.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
 
   registerRestoreCommand(program);
   registerRunsCommand(program);
+  registerPlanCommands(program);
   registerReplicateCommand(program);
 
   program
@@ -72,7 +74,7 @@ export function buildProgram(): Command {
     .option('--scratch-postgres <url>', 'with --level restore-test: PostgreSQL server for scratch databases')
     .option('--scratch-redis <url>', 'with --level restore-test: an empty Redis server (emptied afterwards)')
     .option('--plan <name>', "with --level restore-test: take the scratch servers from this plan's verify section")
-    .option('--plans <file>', 'plan file (default: $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
+    .option('--plans <file>', 'plan file (default: plans in the catalog, then $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
     .addOption(replicaOption())
     .action(async (id: string | undefined, opts, command: Command) => {
       if (opts.level === 'restore-test') return verifyByRestore(command, id, opts);

@@ -1,3 +1,4 @@
+import type { Plan } from '../domain/plan.js';
 import type { Snapshot } from '../domain/snapshot.js';
 
 /**
@@ -19,6 +20,9 @@ import type { Snapshot } from '../domain/snapshot.js';
  *   is where secrets are refused.
  * - Replication receipts: `recordReplication` appends one receipt (its id is unique: a repeated id is a
  *   ConflictError); `listReplications` returns receipts newest first (time, then id), filtered.
+ * - Plans: `putPlan` is an upsert keyed by name; `getPlan` of an unknown name returns undefined;
+ *   `listPlans` returns plans by name; `deletePlan` of an unknown name throws NotFoundError. Plans are
+ *   validated by the caller (src/domain/plan.ts) and hold no secrets.
  * - Stores only metadata: no file contents, and no secrets.
  */
 export interface Catalog {
@@ -49,6 +53,14 @@ export interface Catalog {
   recordReplication(receipt: ReplicationReceipt): Promise<void>;
   /** Receipts newest first (by `time`, then id), filtered. */
   listReplications(filter?: ReplicationFilter): Promise<ReplicationReceipt[]>;
+
+  /** Stores a (validated) plan, replacing one of the same name. */
+  putPlan(plan: Plan): Promise<void>;
+  getPlan(name: string): Promise<Plan | undefined>;
+  /** Every plan, by name. */
+  listPlans(): Promise<Plan[]>;
+  /** @throws NotFoundError when no plan has this name. */
+  deletePlan(name: string): Promise<void>;
 
   close(): Promise<void>;
 }

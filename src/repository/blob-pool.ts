@@ -57,14 +57,19 @@ export interface BlobPoolOptions {
 
 /** Stream bytes posted to a worker but not yet chunked, before the reader waits. */
 const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
+/** Stream bytes gathered before one message to the worker. */
+const STREAM_BATCH_BYTES = 1024 * 1024;
 
 /** A pool of blob worker threads shared by one backup or restore. */
 export class BlobPool {
-  private readonly workers: WorkerHandle[];
+  /** Started on demand: a run that never has two jobs at once (one database stream) needs one thread. */
+  private readonly workers: WorkerHandle[] = [];
+  private readonly maxWorkers: number;
+  private readonly workerConfig: BlobWorkerConfig;
 
-  /** Number of worker threads. */
+  /** Number of worker threads the pool may use. */
   get size(): number {
-    return this.workers.length;
+    return this.maxWorkers;
   }
   private readonly jobs = new Map<number, Job>();
   private readonly opening = new Map<number, { resolve: (data: Buffer) => void; reject: (error: Error) => void; worker: WorkerHandle }>();
@@ -75,7 +80,7 @@ export class BlobPool {
   private closed = false;
 
   constructor(keyring: Keyring, options: BlobPoolOptions) {
-    const config: BlobWorkerConfig = {
+    this.workerConfig = {
       dataKeys: keyring.allDataKeys(),
       writeKeyId: keyring.writeKey.id,
       idKey: keyring.idKey,
@@ -84,14 +89,7 @@ export class BlobPool {
       compression: options.compression,
       zstdLevel: options.zstdLevel ?? 3,
     };
-    const count = Math.max(1, options.workers ?? availableParallelism());
-    const url = compiledSiblingUrl(import.meta.url, 'blob-worker.js');
-    this.workers = Array.from({ length: count }, () => {
-      const handle: WorkerHandle = { worker: new Worker(url, { workerData: config }), jobs: 0, sealing: new Map() };
-      handle.worker.on('message', (message: WorkerReply) => this.onReply(handle, message));
-      handle.worker.on('error', (error) => this.failWorker(handle, error));
-      return handle;
-    });
+    this.maxWorkers = Math.max(1, options.workers ?? availableParallelism());
   }
 
   /** Chunks a file in a worker thread; `size` (from stat) sizes its buffers. */
@@ -110,16 +108,31 @@ export class BlobPool {
     const flow = { unacknowledged: 0, resume: undefined as (() => void) | undefined };
     this.streamFlow.set(job, flow);
     this.post(handle, { op: 'stream-start', job });
+    // Pieces are copied into batches of STREAM_BATCH_BYTES: a post per 64 KiB pipe read cost more than
+    // the copy, and the copy is needed anyway (a stream may reuse its buffer after yielding it).
+    let batch = new Uint8Array(STREAM_BATCH_BYTES);
+    let filled = 0;
+    const send = async () => {
+      const own = batch.subarray(0, filled);
+      flow.unacknowledged += filled;
+      this.post(handle, { op: 'stream-data', job, data: own }, [batch.buffer]);
+      batch = new Uint8Array(STREAM_BATCH_BYTES);
+      filled = 0;
+      while (flow.unacknowledged > STREAM_WINDOW_BYTES && this.jobs.has(job)) await new Promise<void>((resume) => (flow.resume = resume));
+    };
     try {
       for await (const data of stream) {
         if (!this.jobs.has(job)) break; // failed: the error surfaces through the promise
-        // Always a copy: the caller keeps its buffer (a stream may reuse it), and the copy can move.
-        const own = new Uint8Array(data.byteLength);
-        own.set(data);
-        flow.unacknowledged += own.byteLength;
-        this.post(handle, { op: 'stream-data', job, data: own }, [own.buffer]);
-        while (flow.unacknowledged > STREAM_WINDOW_BYTES && this.jobs.has(job)) await new Promise<void>((resume) => (flow.resume = resume));
+        let at = 0;
+        while (at < data.byteLength) {
+          const take = Math.min(data.byteLength - at, STREAM_BATCH_BYTES - filled);
+          batch.set(data.subarray(at, at + take), filled);
+          filled += take;
+          at += take;
+          if (filled === STREAM_BATCH_BYTES) await send();
+        }
       }
+      if (filled > 0 && this.jobs.has(job)) await send();
     } catch (error) {
       this.post(handle, { op: 'stream-end', job });
       this.failJob(job, error as Error);
@@ -177,7 +190,17 @@ export class BlobPool {
   }
 
   private leastBusy(): WorkerHandle {
-    return this.workers.reduce((best, handle) => (handle.jobs < best.jobs ? handle : best));
+    const best = this.workers.reduce<WorkerHandle | undefined>((chosen, handle) => (!chosen || handle.jobs < chosen.jobs ? handle : chosen), undefined);
+    if (best && (best.jobs === 0 || this.workers.length >= this.maxWorkers)) return best;
+    return this.startWorker();
+  }
+
+  private startWorker(): WorkerHandle {
+    const handle: WorkerHandle = { worker: new Worker(compiledSiblingUrl(import.meta.url, 'blob-worker.js'), { workerData: this.workerConfig }), jobs: 0, sealing: new Map() };
+    handle.worker.on('message', (message: WorkerReply) => this.onReply(handle, message));
+    handle.worker.on('error', (error) => this.failWorker(handle, error));
+    this.workers.push(handle);
+    return handle;
   }
 
   private post(handle: WorkerHandle, message: WorkerRequest, transfer?: ArrayBuffer[]): void {

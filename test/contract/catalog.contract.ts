@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
 import { randomId } from '../../src/domain/ids.js';
+import type { Plan } from '../../src/domain/plan.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
 import type { Catalog, ReplicationReceipt, RunRecord } from '../../src/ports/catalog.js';
 
@@ -379,6 +380,26 @@ export function describeCatalogContract(name: string, create: () => Promise<Cata
         await expect(catalog.deleteStorageBackend('gone')).rejects.toBeInstanceOf(NotFoundError);
         const second = await catalog.createStorageBackend({ name: 'gone', type: 'local', config: { base_path: '/g' } });
         expect(second.id).not.toBe(first.id);
+      });
+    });
+
+    describe('plans', () => {
+      const plan = (name: string, url: string): Plan => ({ name, postgres: { url }, restore: { postgres: 'postgres://standby/' } });
+
+      it('stores, replaces and lists plans by name; unknown ones are undefined', async () => {
+        await catalog.putPlan(plan('web', 'postgres://a/web'));
+        await catalog.putPlan(plan('api', 'postgres://a/api'));
+        await catalog.putPlan(plan('web', 'postgres://b/web'));
+        await expect(catalog.getPlan('web')).resolves.toStrictEqual(plan('web', 'postgres://b/web'));
+        await expect(catalog.getPlan('missing')).resolves.toBeUndefined();
+        expect((await catalog.listPlans()).map((p) => p.name)).toEqual(['api', 'web']);
+      });
+
+      it('deletes by name; deleting an unknown name is NotFoundError', async () => {
+        await catalog.putPlan(plan('old', 'postgres://a/old'));
+        await catalog.deletePlan('old');
+        await expect(catalog.getPlan('old')).resolves.toBeUndefined();
+        await expect(catalog.deletePlan('old')).rejects.toBeInstanceOf(NotFoundError);
       });
     });
 

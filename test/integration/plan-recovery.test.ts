@@ -123,6 +123,15 @@ describe('a plan', () => {
     expect(output.failures[0]!.message).toContain('redis://127.0.0.1:1');
   }, 120_000);
 
+  it('plans imported into the catalog are used without a plan file, listed and removed', async () => {
+    expect(await home.json<{ imported: string[] }>(['plan', 'import', planFile])).toEqual({ imported: ['shop', 'broken'] });
+    expect((await home.json<{ name: string }[]>(['plan', 'list'])).map((p) => p.name)).toEqual(['broken', 'shop']);
+    const filesOnly = await home.backup([], ['--plan', 'shop', '--type', 'files_only']);
+    expect(filesOnly.snapshots.map((s) => [s.source, s.paths])).toEqual([['files', [uploads()]]]);
+    await home.json(['plan', 'remove', 'broken']);
+    expectExit(await home.run(['backup', '--plan', 'broken', '--json']), EXIT.notFound);
+  }, 60_000);
+
   it('a plan file with a bad field is refused naming the field, before anything runs', async () => {
     const bad = home.path('bad-plans.yaml');
     await writeFile(bad, 'plans:\n  shop:\n    postgres:\n      url: postgres://h/db\n      fingerprnt: counts\n');

@@ -108,10 +108,10 @@ describe('PostgreSQL backup and restore', () => {
 describe('PostgreSQL day two', () => {
   it('a backup after updating ~2% of the rows stores at most 10% of the first backup', async () => {
     await pg.psql('CREATE DATABASE daytwo');
-    await run('pgbench', ['-i', '-s', '10', '-q', '-h', pg.host, '-p', String(pg.port), '-U', pg.user, 'daytwo'], { env: pg.env });
+    await run('pgbench', ['-i', '-s', '20', '-q', '-h', pg.host, '-p', String(pg.port), '-U', pg.user, 'daytwo'], { env: pg.env });
     const first = await home.backup([], backupArgs('daytwo', ['--pg-fingerprint', 'counts']).slice(1));
-    // 2% of 1,000,000 accounts: one contiguous range, the way recent data is the data that changes.
-    await pg.psql('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 20000', 'daytwo');
+    // 2% of 2,000,000 accounts: one contiguous range, the way recent data is the data that changes.
+    await pg.psql('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 40000', 'daytwo');
     const second = await home.backup([], backupArgs('daytwo', ['--pg-fingerprint', 'counts']).slice(1));
     const ratio = second.snapshots[0]!.stats.bytesAdded / first.snapshots[0]!.stats.bytesAdded;
     expect(ratio).toBeLessThanOrEqual(0.1);

@@ -10,8 +10,7 @@ import { silentProgress } from '../../ports/progress.js';
 import { PG_FINGERPRINT_LEVELS, type PgFingerprintLevel } from '../../sources/postgres/pg-fingerprint.js';
 import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
-import { localSettings } from '../../runtime/local-settings.js';
-import { findPlan, planFilePath } from '../../runtime/plan-file.js';
+import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { collect, print, snapshotJson, withDeps } from '../command-support.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -23,7 +22,7 @@ export function registerBackupCommand(program: Command): void {
     .description('back up files, configuration, PostgreSQL and Redis as one group of snapshots')
     .argument('[paths...]', 'files and directories to back up')
     .option('--plan <name>', 'back up the sources of this plan (see --plans)')
-    .option('--plans <file>', 'plan file, YAML or JSON (default: $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
+    .option('--plans <file>', 'plan file, YAML or JSON (default: plans in the catalog, then $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
     .option('--type <type>', 'full | incremental | differential; with --plan also database_only | redis_only | files_only | config_only', 'full')
     .option('--postgres <url>', 'a PostgreSQL server or database: postgres://user@host:5432/db (password from PGPASSWORD or .pgpass; repeatable)', collect, [])
     .option('--pg-fingerprint <level>', `what to record for restore tests: ${PG_FINGERPRINT_LEVELS.join(' | ')}`, 'checksums')
@@ -45,7 +44,7 @@ export function registerBackupCommand(program: Command): void {
         if (paths.length > 0 || opts.postgres.length > 0 || opts.redis.length > 0 || opts.config.length > 0 || opts.env.length > 0) {
           throw new ValidationError('--plan takes its sources from the plan: give no paths, --postgres, --redis, --config or --env with it', 'plan');
         }
-        const plan = await findPlan(planFilePath(localSettings(process.env).home, process.env, opts.plans), opts.plan);
+        const plan = await lookupPlan(opts.plan, opts.plans);
         const run = planRun(plan, parsePlanRunType(opts.type));
         repository = plan.repository;
         input = { type: run.backupType, label: run.label, plan: plan.name, sources: run.sources, compression: compressionGiven ? parseCompression(opts.compression) : (run.compression ?? 'zstd') };

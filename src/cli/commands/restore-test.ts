@@ -3,8 +3,7 @@ import { restoreTest } from '../../app/restore-test.js';
 import { ValidationError } from '../../domain/errors.js';
 import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
-import { localSettings } from '../../runtime/local-settings.js';
-import { findPlan, planFilePath } from '../../runtime/plan-file.js';
+import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { print, withDeps } from '../command-support.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration } from '../format.js';
@@ -13,7 +12,7 @@ import { formatDuration } from '../format.js';
 export async function verifyByRestore(command: Command, id: string | undefined, opts: { scratchPostgres?: string; scratchRedis?: string; plan?: string; plans?: string }): Promise<void> {
   if (!id) throw new ValidationError('--level restore-test needs a snapshot or backup id (or "latest")', 'id');
   // Scratch servers from the options, else from the plan's `verify` section.
-  const plan = opts.plan ? await findPlan(planFilePath(localSettings(process.env).home, process.env, opts.plans), opts.plan) : undefined;
+  const plan = opts.plan ? await lookupPlan(opts.plan, opts.plans) : undefined;
   const postgresUrl = opts.scratchPostgres ?? plan?.verify?.postgres;
   const redisUrl = opts.scratchRedis ?? plan?.verify?.redis;
   const postgres = postgresUrl ? parsePgTarget(postgresUrl, opts.scratchPostgres ? '--scratch-postgres' : `plans.${plan!.name}.verify.postgres`) : undefined;

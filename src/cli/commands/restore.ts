@@ -5,8 +5,7 @@ import { ValidationError } from '../../domain/errors.js';
 import type { Plan } from '../../domain/plan.js';
 import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
-import { localSettings } from '../../runtime/local-settings.js';
-import { findPlan, planFilePath } from '../../runtime/plan-file.js';
+import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { collect, print } from '../command-support.js';
 import { replicaOption, withFailoverDeps } from './replicate.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -19,7 +18,7 @@ export function registerRestoreCommand(program: Command): void {
     .argument('<id>', 'snapshot id, backup id or latest')
     .option('--target <dir>', 'directory for files and config (database snapshots without a server target: their dump files)')
     .option('--plan <name>', 'take the targets from this plan (full system recovery)')
-    .option('--plans <file>', 'plan file (default: $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
+    .option('--plans <file>', 'plan file (default: plans in the catalog, then $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
     .option('--only <source>', `restore only this source of the group: ${SOURCE_KINDS.join(' | ')} (repeatable)`, collect, [])
     .option('--include <path>', 'restore only this path inside a files snapshot (repeatable)', collect, [])
     .option('--force', 'restore into a non-empty target directory, replacing entries in the way')
@@ -33,7 +32,7 @@ export function registerRestoreCommand(program: Command): void {
     .option('--confirm-overwrite', 'restore into an existing database or over existing Redis keys')
     .addOption(replicaOption())
     .action(async (id: string, opts, command: Command) => {
-      const plan = opts.plan ? await findPlan(planFilePath(localSettings(process.env).home, process.env, opts.plans), opts.plan) : undefined;
+      const plan = opts.plan ? await lookupPlan(opts.plan, opts.plans) : undefined;
       const input = restoreInput(id, opts, plan);
       return withFailoverDeps(
         command,

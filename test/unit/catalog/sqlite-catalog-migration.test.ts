@@ -16,15 +16,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends and receipts work', async () => {
+it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends, receipts and plans work', async () => {
   const file = join(dir, 'catalog.sqlite');
-  // A version-1 catalog: today's schema with the version-2 tables removed and the version set back.
+  // A version-1 catalog: today's schema with the later tables removed and the version set back.
   const before = SqliteCatalog.open(file);
   await before.putSnapshot('repo', makeSnapshot({ id: 'full_20240101_000000' }));
   await before.startRun(makeRun({ id: 'run-1', repository: 'repo' }));
   await before.close();
   const raw = new Database(file);
-  raw.exec('DROP TABLE storage_backends; DROP TABLE replication_receipts;');
+  raw.exec('DROP TABLE storage_backends; DROP TABLE replication_receipts; DROP TABLE plans;');
   raw.pragma('user_version = 1');
   raw.close();
 
@@ -34,6 +34,7 @@ it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends
     await expect(after.getRun('run-1')).resolves.toMatchObject({ repository: 'repo', status: 'running' });
     await expect(after.createStorageBackend({ name: 'nas', type: 'local', config: { base_path: '/mnt/nas' } })).resolves.toMatchObject({ id: 1 });
     await expect(after.listReplications()).resolves.toEqual([]);
+    await expect(after.listPlans()).resolves.toEqual([]);
   } finally {
     await after.close();
   }
