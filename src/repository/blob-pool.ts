@@ -56,7 +56,7 @@ export interface BlobPoolOptions {
 }
 
 /** Stream bytes posted to a worker but not yet chunked, before the reader waits. */
-const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
+const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Stream bytes gathered before one message to the worker. */
 const STREAM_BATCH_BYTES = 1024 * 1024;
 
@@ -74,6 +74,8 @@ export class BlobPool {
   private readonly jobs = new Map<number, Job>();
   private readonly opening = new Map<number, { resolve: (data: Buffer) => void; reject: (error: Error) => void; worker: WorkerHandle }>();
   private readonly checking = new Map<number, { resolve: (result: PackCheck) => void; worker: WorkerHandle }>();
+  /** Stream batch buffers the workers handed back, ready for reuse. */
+  private readonly freeBatches: Uint8Array<ArrayBuffer>[] = [];
   private readonly streamFlow = new Map<number, { unacknowledged: number; resume: (() => void) | undefined }>();
   private nextJob = 0;
   private nextRequest = 0;
@@ -110,13 +112,13 @@ export class BlobPool {
     this.post(handle, { op: 'stream-start', job });
     // Pieces are copied into batches of STREAM_BATCH_BYTES: a post per 64 KiB pipe read cost more than
     // the copy, and the copy is needed anyway (a stream may reuse its buffer after yielding it).
-    let batch = new Uint8Array(STREAM_BATCH_BYTES);
+    let batch = this.freeBatches.pop() ?? new Uint8Array(STREAM_BATCH_BYTES);
     let filled = 0;
     const send = async () => {
       const own = batch.subarray(0, filled);
       flow.unacknowledged += filled;
       this.post(handle, { op: 'stream-data', job, data: own }, [batch.buffer]);
-      batch = new Uint8Array(STREAM_BATCH_BYTES);
+      batch = this.freeBatches.pop() ?? new Uint8Array(STREAM_BATCH_BYTES);
       filled = 0;
       while (flow.unacknowledged > STREAM_WINDOW_BYTES && this.jobs.has(job)) await new Promise<void>((resume) => (flow.resume = resume));
     };
@@ -228,6 +230,11 @@ export class BlobPool {
         const flow = this.streamFlow.get(message.job);
         if (!flow) return;
         flow.unacknowledged -= message.bytes;
+        // Batch buffers travel back and forth instead of being allocated per batch: with allocations on
+        // one thread and frees on another, the C heap kept growing (tens of MiB of RSS on a large dump).
+        if (message.data.buffer.byteLength === STREAM_BATCH_BYTES && this.freeBatches.length < STREAM_WINDOW_BYTES / STREAM_BATCH_BYTES + 1) {
+          this.freeBatches.push(new Uint8Array(message.data.buffer as ArrayBuffer));
+        }
         const resume = flow.resume;
         flow.resume = undefined;
         resume?.();

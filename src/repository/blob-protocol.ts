@@ -12,7 +12,8 @@ export type WorkerRequest =
 export type WorkerReply =
   | { op: 'chunk'; job: number; seq: number; id: Uint8Array; size: number }
   | { op: 'done'; job: number; bytes: number }
-  | { op: 'stream-ack'; job: number; bytes: number }
+  /** `data`: the stream-data buffer, handed back for reuse once its bytes are in the chunker. */
+  | { op: 'stream-ack'; job: number; bytes: number; data: Uint8Array }
   | { op: 'failed'; job: number; code: string; message: string }
   | { op: 'sealed'; seq: number; parts: Uint8Array[]; rawLength: number }
   | { op: 'opened'; req: number; data: Uint8Array }

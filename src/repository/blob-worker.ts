@@ -104,7 +104,8 @@ function handle(message: WorkerRequest): void {
       stream.bytes += message.data.byteLength;
       stream.chunker.push(message.data, (chunk) => emitChunk(message.job, chunk));
       // Acknowledge once the chunks wait for no more than the usual room: that is the stream's pace.
-      void waitForRoom().then(() => reply({ op: 'stream-ack', job: message.job, bytes: message.data.byteLength }));
+      // The chunker copied the bytes, so the buffer goes back to the pool for its next batch.
+      void waitForRoom().then(() => reply({ op: 'stream-ack', job: message.job, bytes: message.data.byteLength, data: message.data }, [message.data.buffer as ArrayBuffer]));
       return;
     }
     case 'stream-end': {
