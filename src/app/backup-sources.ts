@@ -10,7 +10,7 @@ import { excludeMatcher } from '../sources/exclude-matcher.js';
 import { scanTotals } from '../sources/file-scanner.js';
 import { FileTreeBackup } from '../sources/file-tree-backup.js';
 import { capturePostgres } from '../sources/postgres/pg-backup.js';
-import type { PgFingerprintLevel } from '../sources/postgres/pg-fingerprint.js';
+import { DEFAULT_PG_FINGERPRINT, type PgFingerprintLevel } from '../sources/postgres/pg-fingerprint.js';
 import { describePgTarget, type PgTarget } from '../sources/postgres/pg-target.js';
 import { captureRedis } from '../sources/redis/redis-backup.js';
 import { describeRedisTarget, redisSecretsFromEnv, type RedisTarget } from '../sources/redis/redis-target.js';
@@ -89,7 +89,7 @@ export function postgresSource(target: PgTarget, options: PostgresSourceOptions 
       const sink = new TreeStreamSink(context.pool, context.writer, context.progress);
       const warnings: string[] = [];
       const manifest = await capturePostgres(target, sink, {
-        fingerprint: options.fingerprint ?? 'checksums',
+        fingerprint: options.fingerprint ?? DEFAULT_PG_FINGERPRINT,
         globals: options.globals ?? true,
         ...(options.env ? { env: options.env } : {}),
         onWarning: (message) => {

@@ -1,11 +1,21 @@
+import { execFile } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { IntegrityError, NotFoundError } from '../domain/errors.js';
 import type { Progress } from '../ports/progress.js';
-import type { BlobPool } from '../repository/blob-pool.js';
+import type { BlobPool, ChunkSink } from '../repository/blob-pool.js';
 import type { BlobWriter } from '../repository/blob-writer.js';
 import type { Repository } from '../repository/repository.js';
 import { assertSafeName, encodeTree, type TreeNode } from '../repository/tree.js';
-import type { StreamFiles, StreamSink } from '../sources/stream-files.js';
+import type { PipeSink, StreamFiles } from '../sources/stream-files.js';
 import { virtualFileNode } from '../sources/virtual-file.js';
+
+const run = promisify(execFile);
+/** Sizes the worker's buffers for a pipe of unknown length: full-size reads and chunks. */
+const PIPE_SIZE_HINT = 1024 * 1024 * 1024;
 
 /** Blobs fetched ahead of the one being consumed when a snapshot file is streamed out. */
 const READ_AHEAD_BLOBS = 8;
@@ -14,7 +24,7 @@ const READ_AHEAD_BLOBS = 8;
  * Collects the streams of a database source as file nodes and stores them as the snapshot's root tree.
  * Streams added concurrently are chunked concurrently (each in its own worker job).
  */
-export class TreeStreamSink implements StreamSink {
+export class TreeStreamSink implements PipeSink {
   private readonly nodes: TreeNode[] = [];
   private bytes = 0;
 
@@ -25,8 +35,7 @@ export class TreeStreamSink implements StreamSink {
   ) {}
 
   async add(name: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
-    assertSafeName(Buffer.from(name), 'a source stream');
-    if (this.nodes.some((node) => node.name === name)) throw new IntegrityError('duplicate_stream', `a source wrote "${name}" twice`);
+    this.checkName(name);
     const progress = this.progress;
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const part of stream) {
@@ -38,6 +47,46 @@ export class TreeStreamSink implements StreamSink {
     this.nodes.push(virtualFileNode(name, content));
     this.bytes += content.bytes;
     return content.bytes;
+  }
+
+  async addFromPipe(name: string, produce: (path: string) => Promise<void>): Promise<number> {
+    this.checkName(name);
+    const directory = await mkdtemp(join(tmpdir(), 'chrono-pipe-'));
+    const path = join(directory, 'stream');
+    try {
+      await run('mkfifo', ['-m', '600', path]);
+      // Our own write end keeps the pipe open: the worker's open never blocks, and it sees end-of-file
+      // exactly when we close it, after the producer has exited — even if the producer never opened it.
+      const keeper = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      const progress = this.progress;
+      const writer = this.writer;
+      const counting: ChunkSink = {
+        reserve: (id, size) => {
+          progress.advance({ bytes: size });
+          return writer.reserve(id);
+        },
+        store: (id, sealed, rawLength) => writer.store(id, sealed, rawLength),
+      };
+      const chunking = this.pool.chunkFile(Buffer.from(path), PIPE_SIZE_HINT, counting);
+      const failed = await produce(path).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      closeSync(keeper);
+      // Read to the end either way, so nothing of this pipe is still arriving when the caller goes on.
+      const content = await chunking;
+      if (failed !== undefined) throw failed;
+      this.nodes.push(virtualFileNode(name, content));
+      this.bytes += content.bytes;
+      return content.bytes;
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
+  private checkName(name: string): void {
+    assertSafeName(Buffer.from(name), 'a source stream');
+    if (this.nodes.some((node) => node.name === name)) throw new IntegrityError('duplicate_stream', `a source wrote "${name}" twice`);
   }
 
   /** Stores the collected files as one tree blob; the sink's totals are what the snapshot reports. */

@@ -11,7 +11,7 @@ export interface Plan {
   /** Repository location (folder, URL or `@backend`); absent: the command's --repo / default. */
   repository?: string;
   compression?: Compression;
-  postgres?: { url: string; fingerprint?: 'checksums' | 'counts' | 'none'; globals?: boolean };
+  postgres?: { url: string; fingerprint?: 'checksums' | 'counts' | 'objects' | 'none'; globals?: boolean };
   redis?: { url: string };
   files?: { paths: string[]; exclude?: string[] };
   config?: { files?: string[]; environment?: string[] };
@@ -70,8 +70,8 @@ export function validatePlan(name: string, raw: unknown, at = `plans.${name}`): 
     plan.postgres = { url: text(pg.url, `${at}.postgres.url`) };
     if (pg.fingerprint !== undefined) {
       const level = text(pg.fingerprint, `${at}.postgres.fingerprint`);
-      if (!['checksums', 'counts', 'none'].includes(level)) throw new ValidationError(`${at}.postgres.fingerprint must be checksums, counts or none`, `${at}.postgres.fingerprint`);
-      plan.postgres.fingerprint = level as 'checksums' | 'counts' | 'none';
+      if (!['checksums', 'counts', 'objects', 'none'].includes(level)) throw new ValidationError(`${at}.postgres.fingerprint must be checksums, counts, objects or none`, `${at}.postgres.fingerprint`);
+      plan.postgres.fingerprint = level as 'checksums' | 'counts' | 'objects' | 'none';
     }
     if (pg.globals !== undefined) plan.postgres.globals = flag(pg.globals, `${at}.postgres.globals`);
   }

@@ -22,6 +22,23 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   });
 }
 
+/** Resolves when the child exited with code 0; otherwise rejects with a SourceError quoting its stderr. */
+export async function childSucceeded(child: ChildProcess, what: string, code: string): Promise<void> {
+  const stderr = stderrTail(child);
+  let status;
+  try {
+    status = await exited(child);
+  } catch (error) {
+    throw new SourceError(code, `${what}: could not run (${(error as Error).message})`, { cause: error });
+  }
+  if (status.code !== 0) throw failure(what, code, status, stderr());
+}
+
+function failure(what: string, code: string, status: { code: number | null; signal: NodeJS.Signals | null }, stderr: string): SourceError {
+  const how = status.signal ? `was killed (${status.signal})` : `exited with code ${status.code}`;
+  return new SourceError(code, `${what} ${how}${stderr ? `: ${stderr}` : ''}`);
+}
+
 /**
  * A child's stdout as a stream that fails at its end when the child failed: a dump that exits non-zero
  * or is killed mid-way must never be stored as if complete. Stopping early (the consumer threw) kills
@@ -45,8 +62,5 @@ export async function* childStdout(child: ChildProcess, what: string, code: stri
   } catch (error) {
     throw new SourceError(code, `${what}: could not run (${(error as Error).message})`, { cause: error });
   }
-  if (status.code !== 0) {
-    const how = status.signal ? `was killed (${status.signal})` : `exited with code ${status.code}`;
-    throw new SourceError(code, `${what} ${how}${stderr() ? `: ${stderr()}` : ''}`);
-  }
+  if (status.code !== 0) throw failure(what, code, status, stderr());
 }

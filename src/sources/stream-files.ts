@@ -15,6 +15,18 @@ export interface StreamSink {
   add(name: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number>;
 }
 
+/** A sink that can also take a child process's output from a named pipe (the fast path for dumps). */
+export interface PipeSink extends StreamSink {
+  /**
+   * Stores, as the file `name`, what a child process writes into a named pipe: `produce(path)` starts
+   * the writer with `path` as its output file and settles when the writer has exited — resolving only
+   * when it succeeded. The bytes go from the pipe straight to a worker thread (no copies through the
+   * main thread), which is the fast path for large dumps. Rejects with `produce`'s error, and then the
+   * snapshot is not written.
+   */
+  addFromPipe(name: string, produce: (path: string) => Promise<void>): Promise<number>;
+}
+
 /** The files of one snapshot, for a source's restore. */
 export interface StreamFiles {
   /** File names at the snapshot's root, sorted. */

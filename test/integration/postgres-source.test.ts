@@ -7,6 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createReadStream } from 'node:fs';
+import { DUMP_SESSION_OPTIONS, dumpedTableContents, restoredTableContent } from '../../src/sources/postgres/pg-content.js';
+import { parsePgTarget } from '../../src/sources/postgres/pg-target.js';
+import { pgToolsFor } from '../../src/sources/postgres/pg-tools.js';
+import type { StreamFiles } from '../../src/sources/stream-files.js';
 import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
 import { createHome, errorJson, expectExit, EXIT, parseJson, type BackupJson, type CliHome } from './cli-harness.js';
 
@@ -99,9 +104,36 @@ describe('PostgreSQL backup and restore', () => {
     expect(result.outcomes[0]!.restoreMs).toBeGreaterThan(0);
     // Scratch databases are dropped afterwards.
     expect(await pg.psql(`SELECT count(*) FROM pg_database WHERE datname LIKE 'chrono_restoretest_%'`)).toBe('0');
-    const runs = parseJson<{ kind: string; summary?: { level?: string; outcomes?: { restoreMs: number }[] } }[]>(expectExit(await home.run(['runs', '--json']), EXIT.ok));
-    const recorded = runs.find((r) => r.kind === 'verify' && r.summary?.level === 'restore-test');
+    // A snapshot that also recorded server-side row counts and checksums is held to those as well.
+    const checked = await home.backup([], ['--postgres', pg.url('app'), '--pg-fingerprint', 'checksums']);
+    const strict = await home.json<{ ok: boolean; outcomes: { checked: number; problems: string[] }[] }>(['verify', checked.id, '--level', 'restore-test', '--scratch-postgres', pg.url('')]);
+    expect(strict.outcomes[0]!.problems).toEqual([]);
+    expect(strict.outcomes[0]!.checked).toBe(13);
+    const runs = parseJson<{ kind: string; snapshotId?: string; summary?: { level?: string; outcomes?: { restoreMs: number }[] } }[]>(expectExit(await home.run(['runs', '--kind', 'verify', '--json']), EXIT.ok));
+    const recorded = runs.find((r) => r.snapshotId === backup.id && r.summary?.level === 'restore-test');
     expect(recorded?.summary?.outcomes?.[0]?.restoreMs).toBe(result.outcomes[0]!.restoreMs);
+  }, 120_000);
+});
+
+describe('restore-test content comparison', () => {
+  it('finds the rows a restored table lost or changed, and nothing in identical tables', async () => {
+    const dumpFile = home.path('app.dump');
+    await run('sh', ['-c', `pg_dump -Fc -Z0 -h ${pg.host} -p ${pg.port} -U ${pg.user} app > '${dumpFile}'`], { env: { ...pg.env, PGOPTIONS: DUMP_SESSION_OPTIONS } });
+    await pg.psql('CREATE DATABASE tampered');
+    await run('pg_restore', ['--no-owner', '-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-d', 'tampered', dumpFile], { env: pg.env });
+    await pg.psql(`UPDATE kinds SET note = 'changed' WHERE id = 1; DELETE FROM pgbench_tellers WHERE tid = 1`, 'tampered');
+    const files: StreamFiles = { names: () => ['app.dump'], size: () => 0, open: () => createReadStream(dumpFile) };
+    const tools = await pgToolsFor(15);
+    const dumped = await dumpedTableContents(files, 'app.dump', tools);
+    const compare = async (table: string) => {
+      const content = dumped.tables.get(table)!;
+      const restored = await restoredTableContent(parsePgTarget(pg.url('')), 'tampered', content, dumped.encoding, tools, pg.env);
+      return { rows: [restored.rows, content.rows], same: restored.sha256 === content.sha256 };
+    };
+    expect([...dumped.tables.keys()].sort()).toEqual(['public.kinds', 'public.pgbench_accounts', 'public.pgbench_branches', 'public.pgbench_history', 'public.pgbench_tellers']);
+    expect(await compare('public.kinds')).toEqual({ rows: [2000, 2000], same: false });
+    expect(await compare('public.pgbench_tellers')).toEqual({ rows: [19, 20], same: false });
+    expect(await compare('public.pgbench_accounts')).toEqual({ rows: [200000, 200000], same: true });
   }, 120_000);
 });
 

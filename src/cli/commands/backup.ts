@@ -7,7 +7,7 @@ import { parseDuration } from '../../domain/duration.js';
 import { ValidationError } from '../../domain/errors.js';
 import { parsePlanRunType } from '../../domain/plan.js';
 import { silentProgress } from '../../ports/progress.js';
-import { PG_FINGERPRINT_LEVELS, type PgFingerprintLevel } from '../../sources/postgres/pg-fingerprint.js';
+import { DEFAULT_PG_FINGERPRINT, PG_FINGERPRINT_LEVELS, type PgFingerprintLevel } from '../../sources/postgres/pg-fingerprint.js';
 import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
 import { lookupPlan } from '../../runtime/plan-lookup.js';
@@ -25,7 +25,7 @@ export function registerBackupCommand(program: Command): void {
     .option('--plans <file>', 'plan file, YAML or JSON (default: plans in the catalog, then $CHRONO_BACKUP_PLANS or ~/.chrono-backup/plans.yaml)')
     .option('--type <type>', 'full | incremental | differential; with --plan also database_only | redis_only | files_only | config_only', 'full')
     .option('--postgres <url>', 'a PostgreSQL server or database: postgres://user@host:5432/db (password from PGPASSWORD or .pgpass; repeatable)', collect, [])
-    .option('--pg-fingerprint <level>', `what to record for restore tests: ${PG_FINGERPRINT_LEVELS.join(' | ')}`, 'checksums')
+    .option('--pg-fingerprint <level>', `what else to record for restore tests: ${PG_FINGERPRINT_LEVELS.join(' | ')} (counts and checksums scan every table once more)`, DEFAULT_PG_FINGERPRINT)
     .option('--no-pg-globals', 'do not capture roles (pg_dumpall --globals-only)')
     .option('--redis <url>', 'a Redis server: redis://[user@]host:6379 or rediss:// (password from REDISCLI_AUTH; repeatable)', collect, [])
     .option('--exclude <glob>', 'skip matching entries (repeatable): *.log, cache/**, /abs/path', collect, [])

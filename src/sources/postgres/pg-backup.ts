@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { SourceError } from '../../domain/errors.js';
-import { childStdout } from '../child-output.js';
-import type { StreamSink } from '../stream-files.js';
+import { childStdout, childSucceeded } from '../child-output.js';
+import type { PipeSink } from '../stream-files.js';
 import { connectPg, withPg } from './pg-client.js';
+import { DUMP_SESSION_OPTIONS } from './pg-content.js';
 import { fingerprintDatabase, listRoles, type PgDatabaseFingerprint, type PgFingerprintLevel } from './pg-fingerprint.js';
 import { describePgTarget, libpqEnvironment, type PgTarget } from './pg-target.js';
 import { pgToolsFor, type PgTools } from './pg-tools.js';
@@ -47,7 +48,7 @@ export function databaseFile(name: string): string {
  * session, and the fingerprint (row counts, checksums) is computed in that same snapshot, so it
  * describes exactly the rows the dump holds even while the database is being written to.
  */
-export async function capturePostgres(target: PgTarget, sink: StreamSink, options: PgCaptureOptions): Promise<PgManifest> {
+export async function capturePostgres(target: PgTarget, sink: PipeSink, options: PgCaptureOptions): Promise<PgManifest> {
   const env = options.env ?? process.env;
   const maintenance = target.database ?? 'postgres';
   const { version, major, databases, roles } = await withPg(target, maintenance, env, async (client) => {
@@ -74,21 +75,22 @@ export async function capturePostgres(target: PgTarget, sink: StreamSink, option
   return manifest;
 }
 
-async function dumpDatabase(target: PgTarget, database: string, sink: StreamSink, tools: PgTools, env: NodeJS.ProcessEnv, level: PgFingerprintLevel): Promise<PgDatabaseFingerprint | undefined> {
+async function dumpDatabase(target: PgTarget, database: string, sink: PipeSink, tools: PgTools, env: NodeJS.ProcessEnv, level: PgFingerprintLevel): Promise<PgDatabaseFingerprint | undefined> {
   const client = await connectPg(target, database, env);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
-    const child = spawn(tools.path('pg_dump'), ['--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password'], {
-      env: libpqEnvironment(target, database, env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     const what = `pg_dump of ${describePgTarget(target, database)}`;
+    const dump = (path: string) => {
+      // --no-sync: the output is a pipe, which cannot be fsynced (durability is the repository's job).
+      const child = spawn(tools.path('pg_dump'), ['--format=custom', '--compress=0', '--no-sync', `--snapshot=${snapshot}`, '--no-password', `--file=${path}`], {
+        env: { ...libpqEnvironment(target, database, env), PGOPTIONS: DUMP_SESSION_OPTIONS },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      return childSucceeded(child, what, 'postgres.dump_failed');
+    };
     // The dump and the fingerprint read the same snapshot side by side: the server does both at once.
-    const [, fingerprint] = await Promise.all([
-      sink.add(databaseFile(database), childStdout(child, what, 'postgres.dump_failed')),
-      level === 'none' ? undefined : fingerprintDatabase(client, level),
-    ]);
+    const [, fingerprint] = await Promise.all([sink.addFromPipe(databaseFile(database), dump), level === 'none' ? undefined : fingerprintDatabase(client, level)]);
     await client.query('COMMIT');
     return fingerprint;
   } catch (error) {
@@ -103,7 +105,7 @@ async function dumpDatabase(target: PgTarget, database: string, sink: StreamSink
  * Roles and tablespaces. Reading role passwords needs a superuser; managed services refuse that, and
  * then the roles are captured without passwords (and the manifest says so) rather than not at all.
  */
-async function captureGlobals(target: PgTarget, database: string, sink: StreamSink, tools: PgTools, env: NodeJS.ProcessEnv, warn?: (message: string) => void): Promise<{ withPasswords: boolean } | undefined> {
+async function captureGlobals(target: PgTarget, database: string, sink: PipeSink, tools: PgTools, env: NodeJS.ProcessEnv, warn?: (message: string) => void): Promise<{ withPasswords: boolean } | undefined> {
   for (const withPasswords of [true, false]) {
     const child = spawn(tools.path('pg_dumpall'), ['--globals-only', '--no-password', '-l', database, ...(withPasswords ? [] : ['--no-role-passwords'])], {
       env: libpqEnvironment(target, database, env),

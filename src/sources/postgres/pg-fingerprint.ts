@@ -22,9 +22,16 @@ export interface PgTableFingerprint {
   checksum?: string;
 }
 
-/** How much a backup records: row counts and checksums (reads every row once more), counts only, or nothing. */
-export type PgFingerprintLevel = 'checksums' | 'counts' | 'none';
-export const PG_FINGERPRINT_LEVELS: readonly PgFingerprintLevel[] = ['checksums', 'counts', 'none'];
+/**
+ * What a backup records besides the dump, in the dump's own snapshot: `objects` (sequences and views,
+ * from the catalogs: no table is read), `counts` (plus row counts: one more scan of every table),
+ * `checksums` (plus content checksums: one more scan that renders every row as text), or nothing. A
+ * restore-test always compares the restored tables with the rows in the dump itself; the scans are
+ * evidence taken independently of pg_dump, at the price of reading the database twice.
+ */
+export type PgFingerprintLevel = 'checksums' | 'counts' | 'objects' | 'none';
+export const PG_FINGERPRINT_LEVELS: readonly PgFingerprintLevel[] = ['checksums', 'counts', 'objects', 'none'];
+export const DEFAULT_PG_FINGERPRINT: PgFingerprintLevel = 'objects';
 
 const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
 
@@ -36,7 +43,7 @@ const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AN
 export async function fingerprintDatabase(client: pg.Client, level: PgFingerprintLevel): Promise<PgDatabaseFingerprint> {
   await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'`);
   const tables: PgTableFingerprint[] = [];
-  if (level !== 'none') {
+  if (level === 'counts' || level === 'checksums') {
     const listed = await client.query<{ schema: string; name: string }>(
       `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'r' AND ${SYSTEM_SCHEMAS} ORDER BY 1, 2`,

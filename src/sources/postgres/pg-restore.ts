@@ -8,7 +8,7 @@ import { readWhole, type StreamFiles } from '../stream-files.js';
 import { quoteIdent, withPg } from './pg-client.js';
 import { PG_MANIFEST, type PgManifest } from './pg-backup.js';
 import { describePgTarget, libpqEnvironment, type PgTarget } from './pg-target.js';
-import { pgToolsFor, type PgTools } from './pg-tools.js';
+import { pgToolsForServer, type PgTools } from './pg-tools.js';
 
 export interface PgRestoreOptions {
   /** Databases of the snapshot to restore (default: all). */
@@ -59,8 +59,7 @@ export async function restorePostgres(target: PgTarget, files: StreamFiles, opti
   if (unknown.length > 0) throw new NotFoundError('database in snapshot', unknown.join(', '));
   if (options.intoDatabase && chosen.length !== 1) throw new ValidationError(`a target database can only be named when one database is restored (the snapshot holds ${chosen.length})`, 'target-postgres.database');
   const warnings: string[] = [];
-  const major = await withPg(target, 'postgres', env, async (client) => Math.floor(Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000));
-  const tools = await pgToolsFor(major, options.binDir);
+  const tools = await pgToolsForServer(target, env, options.binDir);
   let globalsRestored = false;
   if (options.globals && manifest.globals) {
     options.onPhase?.('postgres globals');

@@ -3,6 +3,8 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SourceError } from '../../domain/errors.js';
+import { withPg } from './pg-client.js';
+import type { PgTarget } from './pg-target.js';
 
 const run = promisify(execFile);
 
@@ -33,6 +35,12 @@ export async function pgToolsFor(serverMajor: number, binDir = process.env.CHRON
     return { major, path };
   }
   throw new SourceError('postgres.client_missing', 'pg_dump was not found; install the PostgreSQL client programs (Debian: postgresql-client) or set CHRONO_PG_BIN');
+}
+
+/** The client programs for the server `target` runs (its major version read over a SQL session). */
+export async function pgToolsForServer(target: PgTarget, env: NodeJS.ProcessEnv, binDir?: string): Promise<PgTools> {
+  const major = await withPg(target, 'postgres', env, async (client) => Math.floor(Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000));
+  return pgToolsFor(major, binDir);
 }
 
 async function clientMajor(pgDump: string): Promise<number | undefined> {
