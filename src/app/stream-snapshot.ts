@@ -55,9 +55,12 @@ export class TreeStreamSink implements PipeSink {
     const path = join(directory, 'stream');
     try {
       await run('mkfifo', ['-m', '600', path]);
-      // Our own write end keeps the pipe open: the worker's open never blocks, and it sees end-of-file
-      // exactly when we close it, after the producer has exited — even if the producer never opened it.
+      // Our own write end keeps the pipe open: opening the read end does not block, and the reader sees
+      // end-of-file exactly when we close it, after the producer has exited — even if the producer never
+      // opened the pipe. The read end is opened here, not in the worker, so a producer that is done
+      // before the worker has even started cannot leave the worker waiting for a writer forever.
       const keeper = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      const reader = openSync(path, constants.O_RDONLY);
       const progress = this.progress;
       const writer = this.writer;
       const counting: ChunkSink = {
@@ -67,7 +70,7 @@ export class TreeStreamSink implements PipeSink {
         },
         store: (id, sealed, rawLength) => writer.store(id, sealed, rawLength),
       };
-      const chunking = this.pool.chunkFile(Buffer.from(path), PIPE_SIZE_HINT, counting);
+      const chunking = this.pool.chunkDescriptor(reader, PIPE_SIZE_HINT, counting).finally(() => closeSync(reader));
       const failed = await produce(path).then(
         () => undefined,
         (error: unknown) => error,

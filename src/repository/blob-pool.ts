@@ -102,6 +102,17 @@ export class BlobPool {
   }
 
   /**
+   * Chunks everything readable from `fd` (the read end of a pipe) in a worker thread, which reads it
+   * synchronously to end-of-file. The descriptor is shared by every thread of the process, so it is
+   * handed over as a number; the caller closes it once the promise has settled.
+   */
+  chunkDescriptor(fd: number, sizeHint: number, sink: ChunkSink): Promise<ChunkedContent> {
+    const { job, handle, promise } = this.startJob(sink);
+    this.post(handle, { op: 'descriptor', job, fd, size: sizeHint });
+    return promise;
+  }
+
+  /**
    * Chunks a stream (a database dump, a config bundle) in a worker thread. Reading the stream pauses
    * while more than a few MiB sit unprocessed in the worker, so a fast source cannot fill memory.
    */

@@ -1,6 +1,8 @@
 /** Messages between the main thread and blob worker threads (see blob-worker.ts). */
 export type WorkerRequest =
   | { op: 'file'; job: number; path: Uint8Array; size: number }
+  /** Like `file`, from a descriptor the pool's caller opened (a pipe) and closes; the worker reads it to its end. */
+  | { op: 'descriptor'; job: number; fd: number; size: number }
   | { op: 'stream-start'; job: number }
   | { op: 'stream-data'; job: number; data: Uint8Array }
   | { op: 'stream-end'; job: number }

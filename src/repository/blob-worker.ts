@@ -64,14 +64,14 @@ async function waitForRoom(): Promise<void> {
   while (pendingBytes >= MAX_PENDING_BYTES) await new Promise<void>((resolve) => drained.push(resolve));
 }
 
-async function chunkFile(job: number, path: Uint8Array, sizeHint: number): Promise<void> {
+async function chunkFile(job: number, source: Uint8Array | number, sizeHint: number): Promise<void> {
   const chunker = new Chunker(gear, config.chunker, sizeHint, allocateChunk);
   let bytes = 0;
   // Synchronous reads: this thread exists to do this work, and a libuv round trip per read (shared
   // by all threads of the process) costs more than the read itself from the page cache.
   let fd: number | undefined;
   try {
-    fd = openSync(Buffer.from(path), 'r');
+    fd = typeof source === 'number' ? source : openSync(Buffer.from(source), 'r');
     // One byte more than expected, so a file read whole ends with a zero-length read, not a second buffer.
     const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sizeHint + 1));
     while (true) {
@@ -87,7 +87,8 @@ async function chunkFile(job: number, path: Uint8Array, sizeHint: number): Promi
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
     reply({ op: 'failed', job, code, message: (error as Error).message });
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    // A descriptor handed over by the pool is the pool's to close (it was opened on its thread).
+    if (fd !== undefined && typeof source !== 'number') closeSync(fd);
   }
 }
 
@@ -95,6 +96,9 @@ function handle(message: WorkerRequest): void {
   switch (message.op) {
     case 'file':
       void chunkFile(message.job, message.path, message.size);
+      return;
+    case 'descriptor':
+      void chunkFile(message.job, message.fd, message.size);
       return;
     case 'stream-start':
       streams.set(message.job, { chunker: new Chunker(gear, config.chunker, undefined, allocateChunk), bytes: 0 });

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { validatePlanFile, type Plan } from '../domain/plan.js';
 
@@ -20,6 +19,8 @@ export async function loadPlanFile(path: string): Promise<Plan[]> {
   }
   let raw: unknown;
   try {
+    // Loaded on demand: every command would otherwise pay for the YAML parser at startup.
+    const { parse } = await import('yaml');
     raw = parse(text);
   } catch (error) {
     throw new ValidationError(`plan file ${path} is not valid YAML or JSON: ${(error as Error).message}`, 'plans');

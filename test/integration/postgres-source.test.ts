@@ -115,6 +115,17 @@ describe('PostgreSQL backup and restore', () => {
   }, 120_000);
 });
 
+describe('PostgreSQL small cases', () => {
+  it('backs up an empty database, whose dump is over before the reading worker has started', async () => {
+    await pg.psql('CREATE DATABASE empty_one');
+    const backup = await home.backup([], ['--postgres', pg.url('empty_one'), '--no-pg-globals'], { timeoutMs: 30_000 });
+    expect(backup.snapshots[0]!.stats.totalBytes).toBeGreaterThan(0);
+    const restored = await home.json<{ sources: { into: string[] }[] }>(['restore', backup.id, '--target-postgres', pg.url('')]);
+    const into = restored.sources[0]!.into[0]!.split('/').pop()!;
+    expect(await pg.psql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`, into)).toBe('0');
+  }, 60_000);
+});
+
 describe('restore-test content comparison', () => {
   it('finds the rows a restored table lost or changed, and nothing in identical tables', async () => {
     const dumpFile = home.path('app.dump');

@@ -61,16 +61,16 @@ export async function capturePostgres(target: PgTarget, sink: PipeSink, options:
   });
   const tools = await pgToolsFor(major, options.binDir);
   const manifest: PgManifest = { format: 1, server: { version, major }, clientMajor: tools.major, databases: [], fingerprintLevel: options.fingerprint };
-  if (options.globals) {
-    options.onPhase?.('postgres globals');
-    const globals = await captureGlobals(target, maintenance, sink, tools, env, options.onWarning);
-    if (globals) manifest.globals = { file: PG_GLOBALS, roles, withPasswords: globals.withPasswords };
-  }
+  // Roles are captured while the databases are dumped: a separate, small program run that need not wait.
+  const globals = options.globals ? captureGlobals(target, maintenance, sink, tools, env, options.onWarning) : Promise.resolve(undefined);
+  globals.catch(() => undefined);
   for (const database of databases) {
     options.onPhase?.(`postgres ${database}`);
     const fingerprint = await dumpDatabase(target, database, sink, tools, env, options.fingerprint);
     manifest.databases.push({ name: database, file: databaseFile(database), ...(fingerprint ? { fingerprint } : {}) });
   }
+  const captured = await globals;
+  if (captured) manifest.globals = { file: PG_GLOBALS, roles, withPasswords: captured.withPasswords };
   await sink.add(PG_MANIFEST, [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
   return manifest;
 }
