@@ -20,7 +20,8 @@ import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js';
 import { ConflictError, KeyAccessError, StorageError } from '../../src/domain/errors.js';
 import { PassphraseKeyProvider } from '../../src/keys/local-key-provider.js';
 import { systemClock } from '../../src/ports/clock.js';
-import type { ByteRange, ObjectInfo, ObjectStorage } from '../../src/ports/object-storage.js';
+import type { ObjectStorage } from '../../src/ports/object-storage.js';
+import type { StorageOperation } from '../../src/storage/retrying-object-storage.js';
 import { silentProgress } from '../../src/ports/progress.js';
 import { Repository } from '../../src/repository/repository.js';
 import { LocalObjectStorage } from '../../src/storage/local-object-storage.js';
@@ -29,6 +30,7 @@ import { startS3Emulator, type S3EmulatorHandle } from '../harness/s3-emulator.j
 import { startSshServer, type SshServerHandle } from '../harness/sshd.js';
 import { assertTreesEqual } from '../helpers/compare-trees.js';
 import { writeRandomFile } from '../helpers/fixture-tree.js';
+import { InterceptingObjectStorage } from '../helpers/storage-faults.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -64,30 +66,17 @@ async function openSftp(path: string): Promise<OpenedStorage> {
 const on = (storage: ObjectStorage): AppDeps => ({ ...primary, storage });
 
 /** Fails every `put` after the first `limit`, as a destination that goes away mid-copy. */
-class FailingAfterPuts implements ObjectStorage {
+class FailingAfterPuts extends InterceptingObjectStorage {
   puts = 0;
-  readonly location: string;
   constructor(
-    private readonly inner: ObjectStorage,
+    inner: ObjectStorage,
     private readonly limit: number,
   ) {
-    this.location = inner.location;
+    super(inner);
   }
-  async put(key: string, data: Uint8Array): Promise<void> {
-    if (++this.puts > this.limit) throw new StorageError('io', `injected failure writing ${key}`);
-    await this.inner.put(key, data);
-  }
-  get(key: string, range?: ByteRange): Promise<Buffer> {
-    return this.inner.get(key, range);
-  }
-  head(key: string): Promise<ObjectInfo | undefined> {
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
+  protected async around<T>(operation: StorageOperation, key: string, call: () => Promise<T>): Promise<T> {
+    if (operation === 'put' && ++this.puts > this.limit) throw new StorageError('io', `injected failure writing ${key}`);
+    return call();
   }
 }
 
