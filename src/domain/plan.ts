@@ -11,8 +11,9 @@ export interface Plan {
   /** Repository location (folder, URL or `@backend`); absent: the command's --repo / default. */
   repository?: string;
   compression?: Compression;
-  postgres?: { url: string; fingerprint?: 'checksums' | 'counts' | 'objects' | 'none'; globals?: boolean };
-  redis?: { url: string };
+  /** `password_env` names the environment variable holding the password (a secret reference). */
+  postgres?: { url: string; fingerprint?: 'checksums' | 'counts' | 'objects' | 'none'; globals?: boolean; password_env?: string };
+  redis?: { url: string; password_env?: string };
   files?: { paths: string[]; exclude?: string[] };
   config?: { files?: string[]; environment?: string[] };
   /** Restore targets for `restore BACKUP_ID --plan NAME`, and scratch servers for restore tests. */
@@ -66,8 +67,9 @@ export function validatePlan(name: string, raw: unknown, at = `plans.${name}`): 
   }
   if (value.postgres !== undefined) {
     const pg = object(value.postgres, `${at}.postgres`);
-    unknownKeys(pg, ['url', 'fingerprint', 'globals'], `${at}.postgres`);
+    unknownKeys(pg, ['url', 'fingerprint', 'globals', 'password_env'], `${at}.postgres`);
     plan.postgres = { url: text(pg.url, `${at}.postgres.url`) };
+    if (pg.password_env !== undefined) plan.postgres.password_env = variableName(pg.password_env, `${at}.postgres.password_env`);
     if (pg.fingerprint !== undefined) {
       const level = text(pg.fingerprint, `${at}.postgres.fingerprint`);
       if (!['checksums', 'counts', 'objects', 'none'].includes(level)) throw new ValidationError(`${at}.postgres.fingerprint must be checksums, counts, objects or none`, `${at}.postgres.fingerprint`);
@@ -77,8 +79,9 @@ export function validatePlan(name: string, raw: unknown, at = `plans.${name}`): 
   }
   if (value.redis !== undefined) {
     const redis = object(value.redis, `${at}.redis`);
-    unknownKeys(redis, ['url'], `${at}.redis`);
+    unknownKeys(redis, ['url', 'password_env'], `${at}.redis`);
     plan.redis = { url: text(redis.url, `${at}.redis.url`) };
+    if (redis.password_env !== undefined) plan.redis.password_env = variableName(redis.password_env, `${at}.redis.password_env`);
   }
   if (value.files !== undefined) {
     const files = object(value.files, `${at}.files`);
@@ -127,6 +130,12 @@ function text(value: unknown, field: string): string {
 function texts(value: unknown, field: string): string[] {
   if (!Array.isArray(value)) throw new ValidationError(`${field} must be a list of strings`, field);
   return value.map((item, i) => text(item, `${field}[${i}]`));
+}
+
+function variableName(value: unknown, field: string): string {
+  const name = text(value, field);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValidationError(`${field} must be the name of an environment variable (the password itself never goes into a plan)`, field);
+  return name;
 }
 
 function flag(value: unknown, field: string): boolean {

@@ -59,7 +59,10 @@ beforeAll(async () => {
   await writeFile(home.path('app.yaml'), 'mode: production\n');
   planFile = home.path('plans.yaml');
   // JSON is valid YAML: the plan file takes either.
-  await writeFile(planFile, JSON.stringify({ plans: { shop: plan(), broken: plan({ redis: { url: 'redis://127.0.0.1:1' } }) } }));
+  await writeFile(
+    planFile,
+    JSON.stringify({ plans: { shop: plan(), broken: plan({ redis: { url: 'redis://127.0.0.1:1' } }), referenced: { postgres: { url: pg.url('shop'), password_env: 'SHOP_DB_PASSWORD' } } } }),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -123,9 +126,17 @@ describe('a plan', () => {
     expect(output.failures[0]!.message).toContain('redis://127.0.0.1:1');
   }, 120_000);
 
+  it('takes a password from the variable the plan names, not from PGPASSWORD', async () => {
+    const env = { PGPASSWORD: 'not-the-password', SHOP_DB_PASSWORD: pg.password };
+    const backup = await home.backup([], ['--plan', 'referenced', '--plans', planFile], { env });
+    expect(backup.snapshots.map((s) => s.source)).toEqual(['postgres']);
+    const unset = expectExit(await home.run(['backup', '--plan', 'referenced', '--plans', planFile, '--json'], { env: { SHOP_DB_PASSWORD: undefined } }), EXIT.usage);
+    expect(unset.stdout).toContain('plans.referenced.postgres.password_env');
+  }, 60_000);
+
   it('plans imported into the catalog are used without a plan file, listed and removed', async () => {
-    expect(await home.json<{ imported: string[] }>(['plan', 'import', planFile])).toEqual({ imported: ['shop', 'broken'] });
-    expect((await home.json<{ name: string }[]>(['plan', 'list'])).map((p) => p.name)).toEqual(['broken', 'shop']);
+    expect(await home.json<{ imported: string[] }>(['plan', 'import', planFile])).toEqual({ imported: ['shop', 'broken', 'referenced'] });
+    expect((await home.json<{ name: string }[]>(['plan', 'list'])).map((p) => p.name)).toEqual(['broken', 'referenced', 'shop']);
     const filesOnly = await home.backup([], ['--plan', 'shop', '--type', 'files_only']);
     expect(filesOnly.snapshots.map((s) => [s.source, s.paths])).toEqual([['files', [uploads()]]]);
     await home.json(['plan', 'remove', 'broken']);

@@ -29,6 +29,7 @@ describe('validatePlan', () => {
     ['an unknown compression', { ...full, compression: 'brotli' }, 'plans.web.compression'],
     ['an unknown restore target', { ...full, restore: { mysql: 'x' } }, 'plans.web.restore.mysql'],
     ['no source at all', { repository: '/r' }, 'plans.web'],
+    ['a password instead of a variable name', { postgres: { url: 'postgres://h/db', password_env: 'hunter2 secret' } }, 'plans.web.postgres.password_env'],
   ])('refuses %s, naming the field', (_name, raw, field) => {
     const error = thrownBy(() => validatePlan('web', raw), ValidationError);
     expect(error.details?.field).toBe(field);
