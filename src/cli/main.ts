@@ -16,6 +16,7 @@ import { print, snapshotJson, withDeps } from './command-support.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerCleanupCommand } from './commands/cleanup.js';
 import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
 import { verifyByRestore } from './commands/restore-test.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
 
   registerRestoreCommand(program);
   registerRunsCommand(program);
+  registerCleanupCommand(program);
   registerPlanCommands(program);
   registerReplicateCommand(program);
 

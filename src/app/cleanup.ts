@@ -1,0 +1,43 @@
+import { NotFoundError } from '../domain/errors.js';
+import { selectRetention, type RetentionDecision, type RetentionPolicy } from '../domain/retention.js';
+import type { AppDeps } from './deps.js';
+import { forgetSnapshots } from './forget-snapshots.js';
+import { pruneRepository, type PruneResult } from './prune-repository.js';
+import { openOrCreate } from './repository-session.js';
+
+export interface CleanupInput {
+  policy: RetentionPolicy;
+  /** False (the default): a dry run that only reports. True: forget the removed snapshots, then prune. */
+  confirm?: boolean;
+  /** Snapshot or backup ids under legal hold for this run: their whole backup is kept. */
+  holds?: readonly string[];
+  /** Passed to prune: unreferenced packs younger than this stay (default one hour, as `prune`). */
+  pruneGraceMs?: number;
+}
+
+export interface CleanupResult extends RetentionDecision {
+  dryRun: boolean;
+  /** The prune that followed the forget (confirmed runs only). */
+  pruned?: PruneResult;
+}
+
+/**
+ * Applies a retention policy: selects with {@link selectRetention} at the clock's "now", and when
+ * confirmed forgets exactly the snapshots the selection removes, then prunes their data. A dry run
+ * writes nothing, and the confirmed run removes the same ids a dry run at the same moment lists.
+ * A hold naming no snapshot is refused: a typo must not leave the snapshot it meant unprotected.
+ */
+export async function cleanup(deps: AppDeps, input: CleanupInput): Promise<CleanupResult> {
+  const repository = await openOrCreate(deps, false);
+  const snapshots = await repository.listSnapshots();
+  const holds = new Set(input.holds ?? []);
+  for (const hold of holds) {
+    if (!snapshots.some((snapshot) => snapshot.id === hold || snapshot.backupId === hold)) throw new NotFoundError('snapshot to hold', hold);
+  }
+  const candidates = snapshots.map(({ id, backupId, time }) => ({ id, backupId, time, held: holds.has(id) || holds.has(backupId) }));
+  const decision = selectRetention(candidates, input.policy, deps.clock.now());
+  if (!input.confirm) return { dryRun: true, ...decision };
+  if (decision.remove.length > 0) await forgetSnapshots(deps, decision.remove.map((snapshot) => snapshot.id));
+  const pruned = await pruneRepository(deps, { graceMs: input.pruneGraceMs ?? 60 * 60 * 1000 });
+  return { dryRun: false, ...decision, pruned };
+}

@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cleanup, type CleanupResult } from '../../app/cleanup.js';
+import { parseDuration } from '../../domain/duration.js';
+import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import { validateRetentionPolicy, type RetentionPolicy, type RetentionRule } from '../../domain/retention.js';
+import { localSettings } from '../../runtime/local-settings.js';
+import { collect, print, withDeps } from '../command-support.js';
+import { formatBytes, formatTable } from '../format.js';
+
+/** The flags that spell a policy inline, and the policy field each sets. */
+const RULE_FLAGS: readonly [flag: string, option: string, rule: RetentionRule][] = [
+  ['retention-days', 'retentionDays', 'retention_days'],
+  ['keep-daily', 'keepDaily', 'keep_daily_for_days'],
+  ['keep-weekly', 'keepWeekly', 'keep_weekly_for_weeks'],
+  ['keep-monthly', 'keepMonthly', 'keep_monthly_for_months'],
+  ['keep-yearly', 'keepYearly', 'keep_yearly_for_years'],
+  ['min-keep', 'minKeep', 'min_backups_to_keep'],
+  ['keep-last', 'keepLast', 'keep_last'],
+];
+
+/**
+ * `chrono-backup cleanup`: applies a retention policy, from a policy file (`--policy NAME`) or from
+ * flags. A dry run unless `--confirm`: it lists what would go and why, and writes nothing.
+ */
+export function registerCleanupCommand(program: Command): void {
+  const command = program
+    .command('cleanup')
+    .description('apply a retention policy: list what would be removed and why; forget and prune with --confirm')
+    .option('--policy <name>', 'the policy of this name in the policy file')
+    .option('--policy-file <file>', 'YAML or JSON `policies: {NAME: {retention_days: …}}` (default: $CHRONO_BACKUP_POLICIES or ~/.chrono-backup/policies.yaml)');
+  for (const [flag, , rule] of RULE_FLAGS) command.option(`--${flag} <n>`, `policy ${rule}, instead of --policy`);
+  command
+    .option('--hold <id>', 'a snapshot or backup id under legal hold for this run (repeatable)', collect, [])
+    .option('--grace <duration>', 'with --confirm: prune keeps unreferenced packs younger than this', '1h')
+    .option('--confirm', 'forget and prune for real')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const graceMs = parseDuration(opts.grace as string, 'grace');
+      const policy = await policyFromOptions(opts);
+      await withDeps(cmd, false, async (deps, options) => {
+        const result = await cleanup(deps, { policy, confirm: opts.confirm === true, holds: opts.hold as string[], pruneGraceMs: graceMs });
+        print(options, result, () => describe(result));
+      });
+    });
+}
+
+async function policyFromOptions(opts: Record<string, unknown>): Promise<RetentionPolicy> {
+  const inline = RULE_FLAGS.filter(([, option]) => opts[option] !== undefined);
+  if (opts.policy !== undefined) {
+    if (inline.length > 0) throw new ValidationError(`give either --policy or policy flags, not both (--${inline[0]![0]})`, 'policy');
+    const path = (opts.policyFile as string | undefined) ?? process.env.CHRONO_BACKUP_POLICIES ?? join(localSettings(process.env).home, 'policies.yaml');
+    return loadPolicy(path, opts.policy as string);
+  }
+  if (opts.policyFile !== undefined) throw new ValidationError('--policy-file needs --policy NAME', 'policy');
+  if (inline.length === 0) throw new ValidationError('give --policy NAME or at least one of the policy flags (--keep-last, --keep-daily, …)', 'policy');
+  const raw: Record<string, number> = {};
+  for (const [flag, option, rule] of inline) {
+    const value = String(opts[option]);
+    if (!/^\d+$/.test(value)) throw new ValidationError(`${flag} must be a non-negative integer (got "${value}")`, flag);
+    raw[rule] = Number(value);
+  }
+  return validateRetentionPolicy(raw, 'options');
+}
+
+/** Reads `policies.NAME` from a YAML or JSON policy file; every other policy in it is validated too. */
+async function loadPolicy(path: string, name: string): Promise<RetentionPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('policy file', `${path} (write one, or pass --policy-file FILE)`);
+    throw error;
+  }
+  let raw: unknown;
+  try {
+    // Loaded on demand, as for plan files: other commands should not pay for the YAML parser.
+    const { parse } = await import('yaml');
+    raw = parse(text);
+  } catch (error) {
+    throw new ValidationError(`policy file ${path} is not valid YAML or JSON: ${(error as Error).message}`, 'policy-file');
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`policy file ${path} must hold a policies map`, 'policies');
+  const unknown = Object.keys(raw).find((key) => key !== 'policies');
+  if (unknown !== undefined) throw new ValidationError(`policy file.${unknown} is not a known field (expected policies)`, unknown);
+  const policies = (raw as { policies?: unknown }).policies;
+  if (policies === null || typeof policies !== 'object' || Array.isArray(policies)) throw new ValidationError(`policies in ${path} must be a map of named policies`, 'policies');
+  const all = Object.fromEntries(Object.entries(policies).map(([key, value]) => [key, validateRetentionPolicy(value, `policies.${key}`)]));
+  const policy = all[name];
+  if (!policy) throw new NotFoundError('policy', `${name} in ${path} (it has ${Object.keys(all).join(', ') || 'none'})`);
+  return policy;
+}
+
+function describe(result: CleanupResult): string {
+  const lines = [
+    formatTable(
+      ['SNAPSHOT', 'TIME', 'DECISION', 'WHY'],
+      [
+        ...result.remove.map((s) => [s.id, s.time, result.dryRun ? 'would remove' : 'removed', s.reason]),
+        ...result.keep.map((s) => [s.id, s.time, 'keep', s.reasons.join(', ')]),
+      ],
+    ),
+    `${result.dryRun ? 'dry run: would remove' : 'removed'} ${result.remove.length} snapshots, keeping ${result.keep.length}${result.dryRun ? ' (nothing changed; add --confirm to apply)' : ''}`,
+  ];
+  if (result.pruned) lines.push(`pruned ${result.pruned.packsDeleted} packs, repacked ${result.pruned.packsRepacked}, freeing ${formatBytes(result.pruned.bytesFreed)}; ${result.pruned.packsKeptForGrace} kept within the grace period`);
+  return lines.join('\n');
+}
