@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanup, type CleanupResult } from '../../app/cleanup.js';
 import { parseDuration } from '../../domain/duration.js';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import { validateRetentionPolicy, type RetentionPolicy, type RetentionRule } from '../../domain/retention.js';
+import { readConfigFile } from '../../runtime/config-file.js';
 import { localSettings } from '../../runtime/local-settings.js';
 import { collect, print, withDeps } from '../command-support.js';
 import { formatBytes, formatTable } from '../format.js';
@@ -65,21 +65,7 @@ async function policyFromOptions(opts: Record<string, unknown>): Promise<Retenti
 
 /** Reads `policies.NAME` from a YAML or JSON policy file; every other policy in it is validated too. */
 async function loadPolicy(path: string, name: string): Promise<RetentionPolicy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('policy file', `${path} (write one, or pass --policy-file FILE)`);
-    throw error;
-  }
-  let raw: unknown;
-  try {
-    // Loaded on demand, as for plan files: other commands should not pay for the YAML parser.
-    const { parse } = await import('yaml');
-    raw = parse(text);
-  } catch (error) {
-    throw new ValidationError(`policy file ${path} is not valid YAML or JSON: ${(error as Error).message}`, 'policy-file');
-  }
+  const raw = await readConfigFile(path, 'policy file', '--policy-file');
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`policy file ${path} must hold a policies map`, 'policies');
   const unknown = Object.keys(raw).find((key) => key !== 'policies');
   if (unknown !== undefined) throw new ValidationError(`policy file.${unknown} is not a known field (expected policies)`, unknown);
