@@ -1,4 +1,5 @@
 import { NotFoundError } from '../domain/errors.js';
+import { isHeld } from '../domain/hold.js';
 import { selectRetention, type RetentionDecision, type RetentionPolicy } from '../domain/retention.js';
 import type { AppDeps } from './deps.js';
 import { forgetSnapshots } from './forget-snapshots.js';
@@ -34,7 +35,9 @@ export async function cleanup(deps: AppDeps, input: CleanupInput): Promise<Clean
   for (const hold of holds) {
     if (!snapshots.some((snapshot) => snapshot.id === hold || snapshot.backupId === hold)) throw new NotFoundError('snapshot to hold', hold);
   }
-  const candidates = snapshots.map(({ id, backupId, time }) => ({ id, backupId, time, held: holds.has(id) || holds.has(backupId) }));
+  // Holds kept in the repository apply always; `holds` adds more for this run.
+  const stored = await repository.listHolds();
+  const candidates = snapshots.map((snapshot) => ({ id: snapshot.id, backupId: snapshot.backupId, time: snapshot.time, held: holds.has(snapshot.id) || holds.has(snapshot.backupId) || isHeld(snapshot, stored) }));
   const decision = selectRetention(candidates, input.policy, deps.clock.now());
   if (!input.confirm) return { dryRun: true, ...decision };
   if (decision.remove.length > 0) await forgetSnapshots(deps, decision.remove.map((snapshot) => snapshot.id));

@@ -16,6 +16,7 @@ import { print, snapshotJson, withDeps } from './command-support.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerHoldCommands } from './commands/holds.js';
 import { registerCleanupCommand } from './commands/cleanup.js';
 import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
 
   registerRestoreCommand(program);
   registerRunsCommand(program);
+  registerHoldCommands(program);
   registerCleanupCommand(program);
   registerPlanCommands(program);
   registerReplicateCommand(program);

@@ -75,7 +75,7 @@ export interface SnapshotFilter {
   limit?: number;
 }
 
-export type RunKind = 'backup' | 'restore' | 'verify' | 'prune' | 'forget' | 'keys' | 'repair' | 'replicate';
+export type RunKind = 'backup' | 'restore' | 'verify' | 'prune' | 'forget' | 'keys' | 'repair' | 'replicate' | 'hold';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 /** One execution of a long operation, for history, health and audit. */

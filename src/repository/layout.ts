@@ -10,6 +10,7 @@ export const LAYOUT = {
   indexes: 'index/',
   snapshots: 'snapshots/',
   locks: 'locks/',
+  holds: 'holds/',
 } as const;
 
 export function packKey(packId: string): string {
@@ -26,6 +27,10 @@ export function indexKey(indexId: string): string {
 
 export function snapshotKey(snapshotId: string): string {
   return `${LAYOUT.snapshots}${snapshotId}`;
+}
+
+export function holdKey(id: string): string {
+  return `${LAYOUT.holds}${id}`;
 }
 
 export function lastSegment(key: string): string {

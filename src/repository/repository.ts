@@ -1,5 +1,6 @@
 import { ConflictError, IntegrityError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
+import type { LegalHold } from '../domain/hold.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import type { ObjectStorage } from '../ports/object-storage.js';
@@ -7,7 +8,7 @@ import { BlobCodec } from './codec.js';
 import { blobId, open, seal } from './crypto.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from './chunker.js';
 import { Keyring } from './keyring.js';
-import { LAYOUT, lastSegment, packKey, snapshotKey } from './layout.js';
+import { holdKey, LAYOUT, lastSegment, packKey, snapshotKey } from './layout.js';
 import { MasterIndex, type BlobLocation } from './master-index.js';
 import { DEFAULT_PACK_SIZE } from './pack.js';
 import { decodeTree, type Tree } from './tree.js';
@@ -167,6 +168,24 @@ export class Repository {
     await this.loadSnapshot(id); // NotFoundError for unknown ids, and proves we hold the key
     await this.storage.delete(snapshotKey(id));
   }
+
+  /** Records a legal hold, sealed like a snapshot (its reason may be confidential). */
+  async saveHold(hold: LegalHold): Promise<void> {
+    await this.storage.put(holdKey(hold.id), seal(this.keyring.writeKey, Buffer.from(JSON.stringify(hold)), holdAad(hold.id)));
+  }
+
+  async listHolds(): Promise<LegalHold[]> {
+    const holds: LegalHold[] = [];
+    for await (const object of this.storage.list(LAYOUT.holds)) {
+      const id = lastSegment(object.key);
+      holds.push(JSON.parse(open(this.keyring.lookup, await this.storage.get(object.key), holdAad(id), `hold ${id}`).toString('utf8')) as LegalHold);
+    }
+    return holds.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async deleteHold(id: string): Promise<void> {
+    await this.storage.delete(holdKey(id));
+  }
 }
 
 export async function readConfig(storage: ObjectStorage): Promise<RepositoryConfig> {
@@ -182,6 +201,10 @@ export async function readConfig(storage: ObjectStorage): Promise<RepositoryConf
     throw new IntegrityError('unsupported_format', `${storage.location} is not a Chrono Backup repository of a supported version`);
   }
   return config;
+}
+
+function holdAad(id: string): Buffer {
+  return Buffer.from(`hold:${id}`);
 }
 
 function snapshotAad(id: string): Buffer {

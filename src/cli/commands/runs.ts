@@ -3,7 +3,7 @@ import type { RunKind } from '../../ports/catalog.js';
 import { print, withDeps } from '../command-support.js';
 import { formatTable } from '../format.js';
 
-const RUN_KINDS: readonly RunKind[] = ['backup', 'restore', 'verify', 'prune', 'forget', 'keys', 'repair', 'replicate'];
+const RUN_KINDS: readonly RunKind[] = ['backup', 'restore', 'verify', 'prune', 'forget', 'keys', 'repair', 'replicate', 'hold'];
 
 /** `chrono-backup runs`: the run history the catalog keeps (backups, restores, verifications, …). */
 export function registerRunsCommand(program: Command): void {
