@@ -116,7 +116,10 @@ export async function runBackup(deps: AppDeps, input: BackupInput): Promise<Back
         await pool.close();
       }
     },
-    (result) => ({ snapshotId: result.backupId, summary: { snapshots: result.snapshots.map((s) => s.id), warnings: result.warnings.length, failures: result.failures } }),
+    (result) => ({
+      snapshotId: result.backupId,
+      summary: { snapshots: result.snapshots.map((s) => s.id), warnings: result.warnings.length, failures: result.failures, ...(input.plan ? { plan: input.plan } : {}) },
+    }),
   );
 }
 

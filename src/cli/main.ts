@@ -17,6 +17,7 @@ import { registerBackupCommand } from './commands/backup.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerHoldCommands } from './commands/holds.js';
+import { registerHealthCommand } from './commands/health.js';
 import { registerCleanupCommand } from './commands/cleanup.js';
 import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
   registerRestoreCommand(program);
   registerRunsCommand(program);
   registerHoldCommands(program);
+  registerHealthCommand(program);
   registerCleanupCommand(program);
   registerPlanCommands(program);
   registerReplicateCommand(program);
