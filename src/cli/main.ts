@@ -18,6 +18,7 @@ import { registerRestoreCommand } from './commands/restore.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerHoldCommands } from './commands/holds.js';
 import { registerHealthCommand } from './commands/health.js';
+import { registerAlertCommands } from './commands/alerts.js';
 import { registerCleanupCommand } from './commands/cleanup.js';
 import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerRunsCommand(program);
   registerHoldCommands(program);
   registerHealthCommand(program);
+  registerAlertCommands(program);
   registerCleanupCommand(program);
   registerPlanCommands(program);
   registerReplicateCommand(program);
