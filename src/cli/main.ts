@@ -19,6 +19,7 @@ import { registerRunsCommand } from './commands/runs.js';
 import { registerHoldCommands } from './commands/holds.js';
 import { registerHealthCommand } from './commands/health.js';
 import { registerAlertCommands } from './commands/alerts.js';
+import { raiseAlerts, verificationFailedAlert } from './alerting.js';
 import { registerCleanupCommand } from './commands/cleanup.js';
 import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
@@ -95,7 +96,10 @@ export function buildProgram(): Command {
             result.ok ? 'no problems found' : `DAMAGED snapshots: ${result.damagedSnapshots.join(', ') || '(none; unreferenced data is damaged)'}`,
           ].join('\n'),
         );
-        if (!result.ok) process.exitCode = EXIT.integrity;
+        if (!result.ok) {
+          await raiseAlerts([verificationFailedAlert(deps.storage.location, { level: result.level, damaged: result.damagedSnapshots.join(', ') || '(unreferenced data)', problems: result.problems.length })], deps.logger);
+          process.exitCode = EXIT.integrity;
+        }
       });
     });
 

@@ -4,7 +4,7 @@ import { planRun } from '../../app/plan-sources.js';
 import { runBackup, type BackupInput, type BackupResult } from '../../app/run-backup.js';
 import { parseBackupType, parseCompression } from '../../domain/backup-types.js';
 import { parseDuration } from '../../domain/duration.js';
-import { ValidationError } from '../../domain/errors.js';
+import { asBackupError, ValidationError } from '../../domain/errors.js';
 import { parsePlanRunType } from '../../domain/plan.js';
 import { silentProgress } from '../../ports/progress.js';
 import { DEFAULT_PG_FINGERPRINT, PG_FINGERPRINT_LEVELS, type PgFingerprintLevel } from '../../sources/postgres/pg-fingerprint.js';
@@ -12,6 +12,7 @@ import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
 import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { collect, print, snapshotJson, withDeps } from '../command-support.js';
+import { backupFailedAlert, raiseAlerts } from '../alerting.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 
@@ -60,7 +61,19 @@ export function registerBackupCommand(program: Command): void {
         command,
         true,
         async (deps, options) => {
-          const result = await runBackup(deps, { ...input, tags: opts.tag, scan: deps.progress !== silentProgress, lockWaitMs });
+          const what = input.plan ? `plan ${input.plan}` : deps.storage.location;
+          let result: BackupResult;
+          try {
+            result = await runBackup(deps, { ...input, tags: opts.tag, scan: deps.progress !== silentProgress, lockWaitMs });
+          } catch (error) {
+            const failure = asBackupError(error);
+            await raiseAlerts([backupFailedAlert(what, { repository: deps.storage.location, code: failure.code, error: failure.message })], deps.logger);
+            throw error;
+          }
+          if (result.failures.length > 0) {
+            const failed = Object.fromEntries(result.failures.map((failure) => [`failed ${failure.source}`, failure.message]));
+            await raiseAlerts([backupFailedAlert(what, { repository: deps.storage.location, backup: result.backupId, saved: result.snapshots.length, ...failed })], deps.logger);
+          }
           print(options, { id: result.backupId, snapshots: result.snapshots.map(snapshotJson), warnings: result.warnings, failures: result.failures }, () => describeBackup(result));
           if (result.warnings.length > 0 || result.failures.length > 0) process.exitCode = EXIT.partial;
         },

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { healthReport } from '../../app/health-report.js';
 import { ValidationError } from '../../domain/errors.js';
 import { print, withDeps } from '../command-support.js';
+import { healthAlerts, raiseAlerts } from '../alerting.js';
 import { EXIT } from '../exit-codes.js';
 import { formatTable } from '../format.js';
 
@@ -21,6 +22,7 @@ export function registerHealthCommand(program: Command): void {
           ...(quotaBytes !== undefined ? { quotaBytes } : {}),
           thresholds: { ...(opts.maxBackupAge ? { maxBackupAgeHours: opts.maxBackupAge } : {}), ...(opts.maxVerifiedAge ? { maxVerifiedAgeHours: opts.maxVerifiedAge } : {}) },
         });
+        await raiseAlerts(healthAlerts(report.checks, deps.storage.location), deps.logger);
         print(options, report, () => [`health: ${report.status}`, formatTable(['CHECK', 'STATUS', 'DETAIL'], report.checks.map((check) => [check.name, check.status, check.message]))].join('\n'));
         process.exitCode = report.status === 'ok' ? EXIT.ok : report.status === 'warn' ? EXIT.partial : EXIT.failure;
       });

@@ -5,6 +5,7 @@ import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
 import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { print, withDeps } from '../command-support.js';
+import { raiseAlerts, verificationFailedAlert } from '../alerting.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration } from '../format.js';
 
@@ -27,6 +28,10 @@ export async function verifyByRestore(command: Command, id: string | undefined, 
         ])
         .join('\n'),
     );
-    if (!result.ok) process.exitCode = EXIT.integrity;
+    if (!result.ok) {
+      const failed = Object.fromEntries(result.outcomes.filter((outcome) => outcome.problems.length > 0).map((outcome) => [outcome.snapshot, outcome.problems.slice(0, 3).join('; ')]));
+      await raiseAlerts([verificationFailedAlert(deps.storage.location, { level: 'restore-test', ...failed })], deps.logger);
+      process.exitCode = EXIT.integrity;
+    }
   }, plan?.repository);
 }
