@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { BackupError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { BackupError, NotFoundError, StorageError, ValidationError } from '../domain/errors.js';
 import { assertSafeKey, assertSafePrefix, type ByteRange, type ObjectInfo, type ObjectStorage } from '../ports/object-storage.js';
 import { assertRange, isObjectKey, isTransientNetworkError, storageFailure, temporaryName } from './remote-storage-support.js';
 
@@ -128,8 +128,22 @@ export class FtpObjectStorage implements ObjectStorage {
         }
         throw error;
       }
-      return sink.bytes();
+      const bytes = sink.bytes();
+      if (range === undefined || bytes.length < range.length) await this.assertWhole(client, path, key, range?.offset ?? 0, bytes.length, range?.length);
+      return bytes;
     });
+  }
+
+  /**
+   * In FTP's stream mode the end of a file is the data connection closing, so a connection cut short
+   * looks like a short file. A transfer that brought fewer bytes than the file holds (seen under load)
+   * is a retryable failure, never data.
+   */
+  private async assertWhole(client: Client, path: string, key: string, offset: number, received: number, length: number | undefined): Promise<void> {
+    const found = await this.probe(client, path);
+    if (found?.kind !== 'file') return;
+    const expected = Math.min(length ?? Number.POSITIVE_INFINITY, Math.max(0, found.size - offset));
+    if (received < expected) throw new StorageError('network', `the transfer of ${key} ended after ${received} of ${expected} bytes`, { retryable: true });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
