@@ -64,7 +64,9 @@ async function startCluster(root) {
   server.stderr.on('data', (chunk) => (output += chunk));
   for (let i = 0; i < 400 && !output.includes('ready to accept connections'); i++) await new Promise((done) => setTimeout(done, 50));
   if (!output.includes('ready to accept connections')) throw new Error(`postgres did not start: ${output}`);
-  return { port, stop: () => new Promise((done) => (server.exitCode !== null ? done() : (server.once('exit', done), server.kill('SIGINT')))) };
+  // SIGTERM, not SIGINT: runuser passes SIGTERM on to postgres (a smart shutdown; no session is left by
+  // then), while a SIGINT to runuser would leave the server running.
+  return { port, stop: () => new Promise((done) => (server.exitCode !== null ? done() : (server.once('exit', done), server.kill('SIGTERM')))) };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
