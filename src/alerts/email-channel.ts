@@ -1,4 +1,4 @@
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Alert, AlertChannel } from '../ports/alert-channel.js';
 import { AlertDeliveryError } from './alert-delivery-error.js';
 import { alertHeadline, alertText } from './alert-format.js';
@@ -29,19 +29,25 @@ const TRANSIENT_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 
  */
 export class EmailChannel implements AlertChannel {
   readonly name = 'email';
-  private readonly transport: Transporter;
+  private transport: Promise<Transporter> | undefined;
 
-  constructor(private readonly options: EmailChannelOptions) {
-    const timeout = options.timeoutMs ?? 10_000;
-    this.transport = createTransport({
-      host: options.host,
-      port: options.port,
-      secure: options.secure,
-      ...(options.user === undefined ? {} : { auth: { user: options.user, pass: options.password ?? '' } }),
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
+  constructor(private readonly options: EmailChannelOptions) {}
+
+  /** nodemailer is loaded on the first send: every CLI command builds the channels, few send mail. */
+  private connect(): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then(({ createTransport }) => {
+      const timeout = this.options.timeoutMs ?? 10_000;
+      return createTransport({
+        host: this.options.host,
+        port: this.options.port,
+        secure: this.options.secure,
+        ...(this.options.user === undefined ? {} : { auth: { user: this.options.user, pass: this.options.password ?? '' } }),
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+      });
     });
+    return this.transport;
   }
 
   async send(alert: Alert): Promise<void> {
@@ -50,7 +56,7 @@ export class EmailChannel implements AlertChannel {
       this.name,
       async () => {
         try {
-          await this.transport.sendMail(message);
+          await (await this.connect()).sendMail(message);
         } catch (error) {
           throw deliveryError(error, this.options.host);
         }
