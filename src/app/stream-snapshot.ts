@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IntegrityError, NotFoundError } from '../domain/errors.js';
 import type { Progress } from '../ports/progress.js';
-import type { BlobPool, ChunkSink } from '../repository/blob-pool.js';
+import type { BlobPool, ChunkedContent, ChunkSink } from '../repository/blob-pool.js';
 import type { BlobWriter } from '../repository/blob-writer.js';
 import type { Repository } from '../repository/repository.js';
 import { assertSafeName, encodeTree, type TreeNode } from '../repository/tree.js';
@@ -26,7 +26,6 @@ const READ_AHEAD_BLOBS = 8;
  */
 export class TreeStreamSink implements PipeSink {
   private readonly nodes: TreeNode[] = [];
-  private bytes = 0;
 
   constructor(
     private readonly pool: BlobPool,
@@ -43,10 +42,7 @@ export class TreeStreamSink implements PipeSink {
         yield part;
       }
     }
-    const content = await this.pool.chunkStream(counted(), this.writer);
-    this.nodes.push(virtualFileNode(name, content));
-    this.bytes += content.bytes;
-    return content.bytes;
+    return this.record(name, await this.pool.chunkStream(counted(), this.writer));
   }
 
   async addFromPipe(name: string, produce: (path: string) => Promise<void>): Promise<number> {
@@ -59,32 +55,45 @@ export class TreeStreamSink implements PipeSink {
       // end-of-file exactly when we close it, after the producer has exited — even if the producer never
       // opened the pipe. The read end is opened here, not in the worker, so a producer that is done
       // before the worker has even started cannot leave the worker waiting for a writer forever.
-      const keeper = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
-      const reader = openSync(path, constants.O_RDONLY);
-      const progress = this.progress;
-      const writer = this.writer;
-      const counting: ChunkSink = {
-        reserve: (id, size) => {
-          progress.advance({ bytes: size });
-          return writer.reserve(id);
-        },
-        store: (id, sealed, rawLength) => writer.store(id, sealed, rawLength),
+      let keeper: number | undefined = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      const releaseKeeper = () => {
+        if (keeper !== undefined) closeSync(keeper);
+        keeper = undefined;
       };
-      const chunking = this.pool.chunkDescriptor(reader, PIPE_SIZE_HINT, counting).finally(() => closeSync(reader));
-      const failed = await produce(path).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      closeSync(keeper);
-      // Read to the end either way, so nothing of this pipe is still arriving when the caller goes on.
-      const content = await chunking;
+      let content: ChunkedContent;
+      let failed: unknown;
+      try {
+        const reader = openSync(path, constants.O_RDONLY);
+        const progress = this.progress;
+        const writer = this.writer;
+        const counting: ChunkSink = {
+          reserve: (id, size) => {
+            progress.advance({ bytes: size });
+            return writer.reserve(id);
+          },
+          store: (id, sealed, rawLength) => writer.store(id, sealed, rawLength),
+        };
+        const chunking = this.pool.chunkDescriptor(reader, PIPE_SIZE_HINT, counting).finally(() => closeSync(reader));
+        failed = await produce(path).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        releaseKeeper();
+        // Read to the end either way, so nothing of this pipe is still arriving when the caller goes on.
+        content = await chunking;
+      } finally {
+        releaseKeeper();
+      }
       if (failed !== undefined) throw failed;
-      this.nodes.push(virtualFileNode(name, content));
-      this.bytes += content.bytes;
-      return content.bytes;
+      return this.record(name, content);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
+  }
+
+  private record(name: string, content: ChunkedContent): number {
+    this.nodes.push(virtualFileNode(name, content));
+    return content.bytes;
   }
 
   private checkName(name: string): void {
@@ -95,7 +104,7 @@ export class TreeStreamSink implements PipeSink {
   /** Stores the collected files as one tree blob; the sink's totals are what the snapshot reports. */
   storeTree(): { tree: string; items: number; totalBytes: number } {
     const nodes = [...this.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { tree: this.writer.addInline('tree', encodeTree({ nodes })), items: nodes.length, totalBytes: this.bytes };
+    return { tree: this.writer.addInline('tree', encodeTree({ nodes })), items: nodes.length, totalBytes: nodes.reduce((sum, node) => sum + node.size, 0) };
   }
 }
 
