@@ -54,9 +54,9 @@ export function filesSource(paths: readonly string[], exclude: readonly string[]
     paths: absolute,
     async run(context) {
       const parent = await findParent(context.repository, context.type, absolute);
-      const walker = new FileTreeBackup({ repository: context.repository, writer: context.writer, pool: context.pool, progress: context.progress, compression: context.compression, exclude: excludeMatcher(exclude) });
-      const totals = context.scan ? scanTotals(absolute, excludeMatcher(exclude), context.progress) : undefined;
-      const result = await walker.run(absolute, parent?.tree);
+      const matcher = excludeMatcher(exclude);
+      const totals = context.scan ? scanTotals(absolute, matcher, context.progress) : undefined;
+      const result = await fileTreeBackup(context, matcher).run(absolute, parent?.tree);
       await totals;
       return { ...result, ...(parent ? { parent } : {}) };
     },
@@ -69,8 +69,7 @@ export function configSource(files: readonly string[], environment: readonly str
     kind: 'config',
     paths: absolute,
     async run(context) {
-      const walker = new FileTreeBackup({ repository: context.repository, writer: context.writer, pool: context.pool, progress: context.progress, compression: context.compression, exclude: excludeMatcher([]) });
-      return walker.run(absolute, undefined, await captureConfig(context.pool, context.writer, environment));
+      return fileTreeBackup(context, excludeMatcher([])).run(absolute, undefined, await captureConfig(context.pool, context.writer, environment));
     },
   };
 }
@@ -127,6 +126,11 @@ export function redisSource(target: RedisTarget, options: { env?: NodeJS.Process
       };
     },
   };
+}
+
+/** A file-tree walker writing through the run's shared writer and workers. */
+function fileTreeBackup(context: SourceContext, exclude: ReturnType<typeof excludeMatcher>): FileTreeBackup {
+  return new FileTreeBackup({ repository: context.repository, writer: context.writer, pool: context.pool, progress: context.progress, compression: context.compression, exclude });
 }
 
 /**

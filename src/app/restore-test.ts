@@ -80,6 +80,7 @@ export async function restoreTest(deps: AppDeps, input: RestoreTestInput): Promi
 async function testPostgres(deps: AppDeps, repository: Repository, pool: BlobPool, snapshot: Snapshot, scratch: PgTarget, env = process.env): Promise<RestoreTestOutcome> {
   const files = await snapshotFiles(repository, snapshot.tree, pool);
   const suffix = randomBytes(4).toString('hex');
+  const tools = await pgToolsForServer(scratch, env);
   const started = Date.now();
   const created: string[] = [];
   try {
@@ -88,6 +89,7 @@ async function testPostgres(deps: AppDeps, repository: Repository, pool: BlobPoo
       globals: false,
       now: deps.clock.now(),
       env,
+      tools,
       nameFor: (database) => {
         const name = `chrono_restoretest_${suffix}_${database}`.slice(0, 63);
         created.push(name);
@@ -95,7 +97,6 @@ async function testPostgres(deps: AppDeps, repository: Repository, pool: BlobPoo
       },
     });
     const restoreMs = Date.now() - started;
-    const tools = await pgToolsForServer(scratch, env);
     const problems: string[] = [];
     let checked = 0;
     for (const database of restored.manifest.databases) {

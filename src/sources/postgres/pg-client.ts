@@ -2,8 +2,6 @@ import pg from 'pg';
 import { SourceError } from '../../domain/errors.js';
 import { describePgTarget, type PgTarget } from './pg-target.js';
 
-export type PgClient = pg.Client;
-
 /**
  * Opens a SQL session on `database`. The password comes from `env.PGPASSWORD`, else from the pgpass
  * file as libpq would find it; failures become SourceErrors that name the server and database (never

@@ -27,6 +27,8 @@ export interface PgRestoreOptions {
   now: Date;
   env?: NodeJS.ProcessEnv;
   binDir?: string;
+  /** Client programs already chosen for this server (else chosen here). */
+  tools?: PgTools;
   onPhase?: (message: string) => void;
 }
 
@@ -59,7 +61,7 @@ export async function restorePostgres(target: PgTarget, files: StreamFiles, opti
   if (unknown.length > 0) throw new NotFoundError('database in snapshot', unknown.join(', '));
   if (options.intoDatabase && chosen.length !== 1) throw new ValidationError(`a target database can only be named when one database is restored (the snapshot holds ${chosen.length})`, 'target-postgres.database');
   const warnings: string[] = [];
-  const tools = await pgToolsForServer(target, env, options.binDir);
+  const tools = options.tools ?? (await pgToolsForServer(target, env, options.binDir));
   let globalsRestored = false;
   if (options.globals && manifest.globals) {
     options.onPhase?.('postgres globals');
