@@ -407,7 +407,11 @@ export class FtpObjectStorage implements ObjectStorage {
     if (reply === 550) return fail('access_denied', `FTP server ${where} refused ${operation} of object ${key} (reply 550)`, false);
     if (reply !== undefined) return fail('io', `FTP ${operation} of object ${key} failed on ${where} (reply ${reply})`, false);
     if (code === 'ENOTFOUND') return fail('host_not_found', `FTP host ${this.options.host} does not resolve`, false);
-    if (isTransientNetworkError(error) || /client is closed|timeout|socket|closed/i.test(String((error as { message?: unknown } | null)?.message))) {
+    // A TLS protocol failure after the login (the control connection's TLS already worked) is on one
+    // transfer's own data connection, opened anew per transfer: seen under load, and another attempt on
+    // a fresh data connection succeeds. Trust failures were classified above and stay permanent.
+    const dataTlsFailure = typeof code === 'string' && code.startsWith('ERR_SSL_');
+    if (dataTlsFailure || isTransientNetworkError(error) || /client is closed|timeout|socket|closed/i.test(String((error as { message?: unknown } | null)?.message))) {
       return fail('network', `network failure reaching FTP server ${where} during ${operation} of ${key}`, true);
     }
     return fail('io', `FTP ${operation} of object ${key} failed on ${where}`, false);

@@ -162,11 +162,12 @@ describe.each(['s3', 'sftp', 'ftps'])('the CLI with a %s repository URL', (name)
     const env = { ...backend.env(), CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_PASSPHRASE: 'cli passphrase' };
 
     const backup = await cli(['backup', tree, '--json'], { ...env, CHRONO_BACKUP_REPO: url });
-    expect({ code: backup.code, stderr: backup.stderr }).toMatchObject({ code: 0 });
+    // The whole output in the failure message: an exit code alone does not say what went wrong.
+    expect(`exit ${backup.code}\n${backup.stdout}${backup.stderr}`).toMatch(/^exit 0\n/);
     expect(backup.stderr).not.toContain('error');
     const target = join(home, 'restored');
     const restore = await cli(['--repo', url, 'restore', 'latest', '--target', target, '--json'], env);
-    expect({ code: restore.code, stderr: restore.stderr }).toMatchObject({ code: 0 });
+    expect(`exit ${restore.code}\n${restore.stdout}${restore.stderr}`).toMatch(/^exit 0\n/);
     // Files written here carry nanosecond mtimes; Node can set them to the microsecond only.
     await assertTreesEqual(tree, join(target, 'tree'), { mtimeToleranceNs: 999n });
 
