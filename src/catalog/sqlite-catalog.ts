@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { BackupError, NotFoundError, ConflictError, StorageError, ValidationError } from '../domain/errors.js';
+import { NotFoundError, ConflictError, StorageError, ValidationError } from '../domain/errors.js';
+import { parseLimit, parseTime, pathsKey, requireText, SqliteStore, translateError } from './sqlite-store.js';
 import type { Plan } from '../domain/plan.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type {
@@ -28,7 +29,7 @@ export interface SqliteCatalogOptions {
 }
 
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
-export const SQLITE_CATALOG_SCHEMA_VERSION = 3;
+export const SQLITE_CATALOG_SCHEMA_VERSION = 4;
 
 /**
  * Migrations, index `i` upgrading a database from version `i` to `i + 1`. Append only: a released
@@ -92,6 +93,49 @@ const MIGRATIONS: readonly string[] = [
     data TEXT NOT NULL
   ) STRICT;
   `,
+  // 4: the server's state — users, schedules and the occurrences they fired, retention policies, the
+  // hash-chained audit trail and alert throttling state. Only new tables.
+  `
+  CREATE TABLE users (
+    id    TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    data  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE schedules (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL
+  ) STRICT;
+
+  -- One row per occurrence a schedule has claimed: the primary key is what makes an occurrence run
+  -- at most once, across restarts and across processes sharing the file.
+  CREATE TABLE schedule_occurrences (
+    schedule_id   TEXT NOT NULL,
+    occurrence_ms INTEGER NOT NULL,
+    data          TEXT NOT NULL,
+    PRIMARY KEY (schedule_id, occurrence_ms)
+  ) STRICT;
+
+  CREATE TABLE retention_policies (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,
+    time_ms   INTEGER NOT NULL,
+    data      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_log_time ON audit_log (time_ms);
+
+  CREATE TABLE alert_state (
+    condition_key TEXT PRIMARY KEY,
+    data          TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'interrupted'];
@@ -114,10 +158,18 @@ type SqlValue = string | number;
  * same catalog at once: readers never block the writer, and a second writer waits instead of failing.
  * Each snapshot is stored as its JSON plus the indexed columns that filters and ordering need.
  */
-export class SqliteCatalog implements Catalog {
-  private readonly statements = new Map<string, Database.Statement>();
+export class SqliteCatalog extends SqliteStore implements Catalog {
+  private constructor(db: Database.Database) {
+    super(db);
+  }
 
-  private constructor(private readonly db: Database.Database) {}
+  /**
+   * A store sharing this catalog's connection and file (users, schedules, audit trail): the catalog
+   * owns the connection, so closing the catalog closes them all.
+   */
+  sibling<T>(create: (db: Database.Database) => T): T {
+    return create(this.db);
+  }
 
   /**
    * Opens (creating if needed) the catalog at `path`: creates the parent directory, creates the file
@@ -449,7 +501,7 @@ export class SqliteCatalog implements Catalog {
   /** Closes the database. Closing twice is harmless; any other call after closing fails. */
   close(): Promise<void> {
     if (this.db.open) {
-      this.statements.clear();
+      this.forgetStatements();
       this.db.close();
     }
     return Promise.resolve();
@@ -472,26 +524,6 @@ export class SqliteCatalog implements Catalog {
          time = excluded.time, time_ms = excluded.time_ms, type = excluded.type, source = excluded.source,
          backup_id = excluded.backup_id, paths_key = excluded.paths_key, data = excluded.data`,
     ).run(repository, snapshot.id, snapshot.time, timeMs, snapshot.type, snapshot.source, snapshot.backupId, paths, JSON.stringify(snapshot));
-  }
-
-  /** Prepared statements are cached: filters produce a handful of distinct SQL texts. */
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  /** Runs a synchronous database operation as a promise, translating SQLite errors into domain errors. */
-  private guard<T>(operation: string, work: () => T): Promise<T> {
-    try {
-      if (!this.db.open) throw new StorageError('catalog_closed', `catalog is closed (${operation})`);
-      return Promise.resolve(work());
-    } catch (error) {
-      return Promise.reject(translateError(error, operation));
-    }
   }
 }
 
@@ -540,62 +572,3 @@ function migrate(db: Database.Database, path: string): void {
   }).immediate();
 }
 
-/**
- * By name and code, not `instanceof` (not even `instanceof Error`): under a test runner's separate
- * realms the driver's errors may come from another realm's classes (seen: "database is locked" failing
- * both checks under Jest, so a busy catalog was reported as a permanent failure).
- */
-function isSqliteError(error: unknown): error is Error & { code: string } {
-  if (typeof error !== 'object' || error === null) return false;
-  const { name, code } = error as { name?: unknown; code?: unknown };
-  return name === 'SqliteError' && typeof code === 'string';
-}
-
-function translateError(error: unknown, operation: string): BackupError {
-  if (error instanceof BackupError) return error;
-  if (isSqliteError(error)) {
-    // SQLITE_PROTOCOL: in WAL mode, a lock that stayed contended through SQLite's own retries — the
-    // same transient condition as BUSY (seen under load on 2 cores).
-    if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED') || error.code === 'SQLITE_PROTOCOL') {
-      return new StorageError('catalog_busy', `catalog is busy: another process holds its lock (${operation})`, {
-        retryable: true,
-        cause: error,
-        details: { sqliteCode: error.code },
-      });
-    }
-    return new StorageError('catalog_failed', `catalog ${operation} failed: ${error.message}`, {
-      cause: error,
-      details: { sqliteCode: error.code },
-    });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new StorageError('catalog_failed', `catalog ${operation} failed: ${message}`, { cause: error });
-}
-
-function requireText(value: unknown, field: string): asserts value is string {
-  if (typeof value !== 'string' || value === '') {
-    throw new ValidationError(`${field} must be a non-empty string`, field);
-  }
-}
-
-function parseTime(value: unknown, field: string): number {
-  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) {
-    throw new ValidationError(`${field} must be an ISO 8601 date-time (got ${JSON.stringify(value)})`, field);
-  }
-  return ms;
-}
-
-function parseLimit(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(`${field} must be a positive integer (got ${JSON.stringify(value)})`, field);
-  }
-  return value;
-}
-
-function pathsKey(paths: unknown, field: string): string {
-  if (!Array.isArray(paths) || !paths.every((path) => typeof path === 'string')) {
-    throw new ValidationError(`${field} must be an array of strings`, field);
-  }
-  return JSON.stringify([...(paths as string[])].sort());
-}
