@@ -24,7 +24,10 @@ it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends
   await before.startRun(makeRun({ id: 'run-1', repository: 'repo' }));
   await before.close();
   const raw = new Database(file);
-  raw.exec('DROP TABLE storage_backends; DROP TABLE replication_receipts; DROP TABLE plans;');
+  raw.exec(
+    'DROP TABLE storage_backends; DROP TABLE replication_receipts; DROP TABLE plans; ' +
+      'DROP TABLE users; DROP TABLE schedules; DROP TABLE schedule_occurrences; DROP TABLE retention_policies; DROP TABLE audit_log; DROP TABLE alert_state;',
+  );
   raw.pragma('user_version = 1');
   raw.close();
 
