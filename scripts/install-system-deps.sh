@@ -17,6 +17,10 @@ need python3 python3
 need psql postgresql-client-15
 need redis-server redis-server
 need openssl openssl
+# The audit PDF export is checked by rendering it (pdftoppm) and reading its text (pdftotext).
+need pdftoppm poppler-utils
+# The DynamoDB catalog's contract tests run DynamoDB Local, a Java program.
+need java openjdk-17-jre-headless
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -2,6 +2,7 @@ import { BackupError } from '../domain/errors.js';
 import type { Alert, AlertChannel } from '../ports/alert-channel.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import { memoryAlertStateStore, type AlertStateStore } from '../ports/alert-state-store.js';
 import { errorCode } from '../storage/retrying-object-storage.js';
 
 /** What raising an alert needs; the dispatcher fills in state, time and the suppressed count. */
@@ -27,13 +28,8 @@ export interface AlertDispatcherOptions {
   /** A firing alert with the same key goes out at most once per this many ms. Default one hour. */
   throttleMs?: number;
   clock?: Clock;
-}
-
-/** What the dispatcher remembers about a condition that has fired and not yet cleared. */
-interface ConditionState {
-  lastSentAt: number;
-  suppressed: number;
-  lastAlert: Alert;
+  /** Where open conditions are remembered. Default: this process's memory. */
+  state?: AlertStateStore;
 }
 
 /**
@@ -47,36 +43,38 @@ interface ConditionState {
  * were suppressed. A send that no channel accepted does not start the window, so the next repeat tries
  * again. `resolve(key)` sends one `resolved` message if a firing one went out, and forgets the key.
  *
- * State is held in memory, so a restart forgets open conditions (at worst one extra alert, or a missing
- * recovery message); a persistent store in the catalog comes with the health monitor's wiring.
+ * Open conditions live in an {@link AlertStateStore}: the catalog's for the CLI and the server, so a
+ * condition raised by one `health` run is throttled, and resolved, by the next.
  */
 export class AlertDispatcher {
   private readonly channels: readonly AlertChannel[];
   private readonly logger: Logger;
   private readonly throttleMs: number;
   private readonly clock: Clock;
-  private readonly conditions = new Map<string, ConditionState>();
+  private readonly conditions: AlertStateStore;
 
   constructor(options: AlertDispatcherOptions) {
     this.channels = options.channels;
     this.logger = options.logger;
     this.throttleMs = options.throttleMs ?? 60 * 60 * 1000;
     this.clock = options.clock ?? systemClock;
+    this.conditions = options.state ?? memoryAlertStateStore();
   }
 
   /** Raises (or repeats) a firing alert. Never rejects because of a channel. */
   async dispatch(input: AlertInput): Promise<DispatchResult> {
     const now = this.clock.now();
-    const state = this.conditions.get(input.key);
+    const state = await this.conditions.get(input.key);
     if (state && now.getTime() - state.lastSentAt < this.throttleMs) {
       state.suppressed++;
+      await this.conditions.put(input.key, state);
       this.logger.debug('alert suppressed by throttling', { key: input.key, suppressed: state.suppressed });
       return { key: input.key, outcome: 'suppressed', channels: [] };
     }
     const suppressed = state?.suppressed ?? 0;
     const alert: Alert = { ...input, state: 'firing', time: now.toISOString(), ...(suppressed > 0 ? { suppressedCount: suppressed } : {}) };
     const channels = await this.sendToAll(alert);
-    if (channels.some((result) => result.ok)) this.conditions.set(input.key, { lastSentAt: now.getTime(), suppressed: 0, lastAlert: alert });
+    if (channels.some((result) => result.ok)) await this.conditions.put(input.key, { lastSentAt: now.getTime(), suppressed: 0, lastAlert: alert });
     return { key: input.key, outcome: 'sent', channels };
   }
 
@@ -85,17 +83,17 @@ export class AlertDispatcher {
    * forgets the key. Returns undefined when there was nothing to resolve.
    */
   async resolve(key: string): Promise<DispatchResult | undefined> {
-    const state = this.conditions.get(key);
+    const state = await this.conditions.get(key);
     if (!state) return undefined;
-    this.conditions.delete(key);
+    await this.conditions.delete(key);
     const { suppressedCount: _previous, ...firing } = state.lastAlert;
     const alert: Alert = { ...firing, state: 'resolved', time: this.clock.now().toISOString(), ...(state.suppressed > 0 ? { suppressedCount: state.suppressed } : {}) };
     return { key, outcome: 'sent', channels: await this.sendToAll(alert) };
   }
 
   /** The keys of conditions that have fired and not cleared, for health output. */
-  openConditions(): string[] {
-    return [...this.conditions.keys()];
+  openConditions(): Promise<string[]> {
+    return this.conditions.keys();
   }
 
   private sendToAll(alert: Alert): Promise<ChannelResult[]> {

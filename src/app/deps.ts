@@ -1,4 +1,4 @@
-import type { Catalog } from '../ports/catalog.js';
+import type { Catalog, RunRecord } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import type { ObjectStorage } from '../ports/object-storage.js';
@@ -22,4 +22,6 @@ export interface AppDeps {
    * remote backend; each upload in flight holds one staging file and one connection.
    */
   maxParallelUploads?: number;
+  /** Told the run record as soon as it is written (the API links its job to the run). */
+  observeRun?: (run: RunRecord) => void;
 }

@@ -1,6 +1,9 @@
 import { asBackupError } from '../domain/errors.js';
 import { DEFAULT_HEALTH_THRESHOLDS, lastSuccessAge, overall, performance, storageQuota, successRate, type HealthCheck, type HealthStatus, type HealthThresholds, type RunFacts } from '../domain/health.js';
 import type { RunRecord } from '../ports/catalog.js';
+import type { ScheduleStore } from '../ports/schedule-store.js';
+import { DEFAULT_OVERDUE_LIMITS, overdueSchedules, type OverdueLimits } from '../domain/schedule-health.js';
+import { scheduleFacts } from './scheduler.js';
 import type { AppDeps } from './deps.js';
 import { repositoryStats } from './repository-stats.js';
 import { testStorage } from './test-storage.js';
@@ -11,6 +14,9 @@ export interface HealthInput {
   quotaBytes?: number;
   /** A storage round trip slower than this (ms) warns (default 5 s). */
   slowStorageMs?: number;
+  /** With a schedule store, the `overdue_schedules` check runs too. */
+  schedules?: ScheduleStore;
+  overdue?: Partial<OverdueLimits>;
 }
 
 export interface HealthReport {
@@ -39,6 +45,7 @@ export async function healthReport(deps: AppDeps, input: HealthInput = {}): Prom
     performance(runs, limits),
     await storageCheck(deps, input.slowStorageMs ?? 5000),
     await quotaCheck(deps, input.quotaBytes),
+    ...(input.schedules ? [await overdueCheck(input.schedules, now, input.overdue)] : []),
   ];
   return { status: overall(checks), time: now.toISOString(), checks };
 }
@@ -66,5 +73,13 @@ async function quotaCheck(deps: AppDeps, quotaBytes: number | undefined): Promis
     return storageQuota((await repositoryStats(deps)).storedBytes, quotaBytes);
   } catch (error) {
     return { name: 'storage_quota', status: 'fail', message: asBackupError(error).message, values: { quotaBytes: quotaBytes ?? null } };
+  }
+}
+
+async function overdueCheck(store: ScheduleStore, now: Date, limits: Partial<OverdueLimits> | undefined): Promise<HealthCheck> {
+  try {
+    return overdueSchedules(await scheduleFacts(store, now), now, { ...DEFAULT_OVERDUE_LIMITS, ...limits });
+  } catch (error) {
+    return { name: 'overdue_schedules', status: 'fail', message: asBackupError(error).message, values: {} };
   }
 }

@@ -12,6 +12,8 @@ export interface SessionOptions {
   /** Create the repository when none exists (the first backup does; everything else refuses). */
   create?: boolean;
   lockWaitMs?: number;
+  /** What the run record says from its start (a backup's plan and type); a failed run keeps it. */
+  summary?: Record<string, unknown>;
 }
 
 /**
@@ -37,8 +39,10 @@ export async function withRepository<T>(
     repository: repository.config.id,
     status: 'running',
     startedAt: deps.clock.now().toISOString(),
+    ...(options.summary ? { summary: options.summary } : {}),
   };
   await deps.catalog.startRun(run);
+  deps.observeRun?.(run);
   deps.logger?.info('run started', { run: run.id, kind: run.kind, repository: run.repository, location: deps.storage.location });
   try {
     await repository.reloadIndex();

@@ -52,7 +52,7 @@ export interface RestoreTestResult {
 export async function restoreTest(deps: AppDeps, input: RestoreTestInput): Promise<RestoreTestResult> {
   return withRepository(
     deps,
-    { lock: 'shared', operation: 'verify' },
+    { lock: 'shared', operation: 'verify', summary: { level: 'restore-test' } },
     async (repository) => {
       const snapshots = (await resolveSnapshots(repository, input.snapshotId)).filter((snapshot) => snapshot.source === 'postgres' || snapshot.source === 'redis');
       if (snapshots.length === 0) throw new ValidationError(`${input.snapshotId} holds no database snapshot: a restore-test restores PostgreSQL and Redis snapshots (use --level full for files)`, 'level');

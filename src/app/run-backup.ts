@@ -59,10 +59,12 @@ export async function runBackup(deps: AppDeps, input: BackupInput): Promise<Back
   sources.push(...(input.sources ?? []));
   if (sources.length === 0) throw new ValidationError('nothing to back up: give at least one path, --config file, --env variable, --postgres or --redis source', 'paths');
   const started = deps.clock.now();
+  // Recorded when the run starts, so a failed run still tells its plan and type (metrics, health).
+  const runLabels = { type: input.label ?? input.type, ...(input.plan ? { plan: input.plan } : {}) };
 
   return withRepository(
     deps,
-    { lock: 'shared', operation: 'backup', create: true, lockWaitMs: input.lockWaitMs ?? 10 * 60_000 },
+    { lock: 'shared', operation: 'backup', create: true, lockWaitMs: input.lockWaitMs ?? 10 * 60_000, summary: runLabels },
     async (repository, lock) => {
       const backupId = await allocateBackupId(deps.storage, lock, deps.clock, input.label ?? input.type, started);
       const compression = input.compression ?? 'zstd';
@@ -118,9 +120,15 @@ export async function runBackup(deps: AppDeps, input: BackupInput): Promise<Back
     },
     (result) => ({
       snapshotId: result.backupId,
-      summary: { snapshots: result.snapshots.map((s) => s.id), warnings: result.warnings.length, failures: result.failures, ...(input.plan ? { plan: input.plan } : {}) },
+      summary: { ...runLabels, snapshots: result.snapshots.map((s) => s.id), warnings: result.warnings.length, failures: result.failures, stats: runStats(result.snapshots) },
     }),
   );
+}
+
+/** The byte counts of the whole group, kept in the run record for metrics (src/metrics). */
+function runStats(snapshots: readonly Snapshot[]): Pick<Snapshot['stats'], 'totalBytes' | 'bytesRead' | 'bytesAdded' | 'bytesStored'> {
+  const sum = (field: 'totalBytes' | 'bytesRead' | 'bytesAdded' | 'bytesStored') => snapshots.reduce((total, snapshot) => total + snapshot.stats[field], 0);
+  return { totalBytes: sum('totalBytes'), bytesRead: sum('bytesRead'), bytesAdded: sum('bytesAdded'), bytesStored: sum('bytesStored') };
 }
 
 /** `<backupId>` for a single source; `<backupId>.<kind>` (then `.<kind>2`, …) for the members of a group. */

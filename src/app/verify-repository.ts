@@ -49,7 +49,7 @@ export interface VerifyResult {
 export async function verifyRepository(deps: AppDeps, input: VerifyInput): Promise<VerifyResult> {
   const percent = input.readPercent ?? (input.level === 'full' ? 100 : 10);
   if (!(percent > 0 && percent <= 100)) throw new ValidationError('read-percent must be between 0 (exclusive) and 100', 'read_percent');
-  return withRepository(deps, { lock: 'shared', operation: 'verify' }, async (repository) => {
+  return withRepository(deps, { lock: 'shared', operation: 'verify', summary: { level: input.level } }, async (repository) => {
     const snapshots = input.snapshotId ? await resolveSnapshots(repository, input.snapshotId) : await repository.listSnapshots();
     const problems: VerifyProblem[] = [];
     const badBlobs = new Set<string>();
@@ -123,7 +123,11 @@ export async function verifyRepository(deps: AppDeps, input: VerifyInput): Promi
 
     const damagedSnapshots = snapshots.filter((snapshot) => [...(treesOf.get(snapshot.id) ?? [])].some((id) => badBlobs.has(id))).map((s: Snapshot) => s.id);
     return { level: input.level, ok: problems.length === 0, snapshotsChecked: snapshots.length, packsChecked, blobsChecked, bytesRead, problems, damagedSnapshots };
-  }, (result) => ({ summary: { level: result.level, ok: result.ok, problems: result.problems.length, damagedSnapshots: result.damagedSnapshots } }));
+  }, (result) => ({
+    // A verification of one backup names it, so the backup's history shows its verifications.
+    ...(input.snapshotId ? { snapshotId: input.snapshotId } : {}),
+    summary: { level: result.level, ok: result.ok, problems: result.problems.length, damagedSnapshots: result.damagedSnapshots },
+  }));
 }
 
 /** Downloads one pack and authenticates its header and every blob in it (in a worker thread). */

@@ -135,6 +135,13 @@ const MIGRATIONS: readonly string[] = [
     condition_key TEXT PRIMARY KEY,
     data          TEXT NOT NULL
   ) STRICT;
+
+  -- The API filters the history by plan and looks a backup up by its id: both become columns.
+  ALTER TABLE runs ADD COLUMN plan TEXT;
+  ALTER TABLE runs ADD COLUMN snapshot_id TEXT;
+  UPDATE runs SET plan = json_extract(data, '$.summary.plan'), snapshot_id = json_extract(data, '$.snapshotId');
+  CREATE INDEX runs_kind_newest ON runs (kind, started_ms DESC, id DESC);
+  CREATE INDEX runs_snapshot ON runs (snapshot_id);
   `,
 ];
 
@@ -149,6 +156,11 @@ interface RunRow {
 }
 
 type SqlValue = string | number;
+
+function planOf(run: RunRecord): string | null {
+  const plan = run.summary?.plan;
+  return typeof plan === 'string' ? plan : null;
+}
 
 /**
  * The embedded catalog: one SQLite file (or `:memory:`) holding the snapshot index of any number of
@@ -301,9 +313,9 @@ export class SqliteCatalog extends SqliteStore implements Catalog {
       }
       const startedMs = parseTime(run.startedAt, 'run.startedAt');
       const result = this.statement(
-        `INSERT INTO runs (id, repository, kind, status, started_at, started_ms, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO runs (id, repository, kind, status, started_at, started_ms, plan, snapshot_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
-      ).run(run.id, run.repository, run.kind, run.status, run.startedAt, startedMs, JSON.stringify(run));
+      ).run(run.id, run.repository, run.kind, run.status, run.startedAt, startedMs, planOf(run), run.snapshotId ?? null, JSON.stringify(run));
       if (result.changes === 0) {
         throw new ConflictError('run_exists', `run ${run.id} is already recorded`, { details: { id: run.id } });
       }
@@ -338,7 +350,13 @@ export class SqliteCatalog extends SqliteStore implements Catalog {
           error: result.error,
           summary: result.summary ?? run.summary,
         };
-        this.statement('UPDATE runs SET status = ?, data = ? WHERE id = ?').run(updated.status, JSON.stringify(updated), id);
+        this.statement('UPDATE runs SET status = ?, plan = ?, snapshot_id = ?, data = ? WHERE id = ?').run(
+          updated.status,
+          planOf(updated),
+          updated.snapshotId ?? null,
+          JSON.stringify(updated),
+          id,
+        );
       });
       finish.immediate();
     });
@@ -368,6 +386,32 @@ export class SqliteCatalog extends SqliteStore implements Catalog {
       if (filter.repository !== undefined) {
         where.push('repository = ?');
         params.push(filter.repository);
+      }
+      if (filter.plan !== undefined) {
+        where.push('plan = ?');
+        params.push(filter.plan);
+      }
+      if (filter.backupType !== undefined) {
+        where.push("json_extract(data, '$.summary.type') = ?");
+        params.push(filter.backupType);
+      }
+      if (filter.snapshotId !== undefined) {
+        where.push('snapshot_id = ?');
+        params.push(filter.snapshotId);
+      }
+      if (filter.since !== undefined) {
+        where.push('started_ms >= ?');
+        params.push(parseTime(filter.since, 'filter.since'));
+      }
+      if (filter.until !== undefined) {
+        where.push('started_ms < ?');
+        params.push(parseTime(filter.until, 'filter.until'));
+      }
+      if (filter.after !== undefined) {
+        // Keyset pagination: strictly after the cursor in (started, id) descending order.
+        where.push('(started_ms < ? OR (started_ms = ? AND id < ?))');
+        const afterMs = parseTime(filter.after.startedAt, 'filter.after.startedAt');
+        params.push(afterMs, afterMs, filter.after.id);
       }
       let sql = 'SELECT data FROM runs';
       if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;

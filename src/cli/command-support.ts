@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { AppDeps } from '../app/deps.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { silentProgress } from '../ports/progress.js';
-import { localSettings } from '../runtime/local-settings.js';
+import { SqliteCatalog } from '../catalog/sqlite-catalog.js';
+import { localSettings, type LocalSettings } from '../runtime/local-settings.js';
 import { localRuntime } from '../runtime/local-runtime.js';
 import { TerminalProgress } from './terminal-progress.js';
 
@@ -29,6 +30,17 @@ export async function withDeps<T>(command: Command, mayCreate: boolean, work: (d
     return await work(deps, options);
   } finally {
     await deps.catalog.close();
+  }
+}
+
+/** Runs `work` with the local catalog alone (users, schedules, policies): no repository, storage or key. */
+export async function withCatalog<T>(work: (catalog: SqliteCatalog, settings: LocalSettings) => Promise<T>): Promise<T> {
+  const settings = localSettings(process.env);
+  const catalog = SqliteCatalog.open(settings.catalogPath);
+  try {
+    return await work(catalog, settings);
+  } finally {
+    await catalog.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { alertStateStoreOf } from '../catalog/sqlite-alert-state-store.js';
 import { verifyRepository, VERIFY_LEVELS, type VerifyLevel } from '../app/verify-repository.js';
 import { forgetSnapshots } from '../app/forget-snapshots.js';
 import { pruneRepository } from '../app/prune-repository.js';
@@ -19,13 +20,16 @@ import { registerRunsCommand } from './commands/runs.js';
 import { registerHoldCommands } from './commands/holds.js';
 import { registerHealthCommand } from './commands/health.js';
 import { registerAlertCommands } from './commands/alerts.js';
-import { raiseAlerts, verificationFailedAlert } from './alerting.js';
+import { raiseAlerts, verificationFailedAlert } from '../alerts/raise-alerts.js';
 import { registerCleanupCommand } from './commands/cleanup.js';
 import { registerPlanCommands } from './commands/plans.js';
 import { registerReplicateCommand, replicaOption, withFailoverDeps } from './commands/replicate.js';
 import { verifyByRestore } from './commands/restore-test.js';
 import { registerStorageTestCommand } from './commands/storage-test.js';
 import { registerStorageBackendCommands } from './commands/storage-backends.js';
+import { registerScheduleCommands } from './commands/schedules.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerMetricsCommand } from './commands/metrics.js';
 
 export function buildProgram(): Command {
   const program = new Command('chrono-backup')
@@ -73,6 +77,9 @@ export function buildProgram(): Command {
   registerCleanupCommand(program);
   registerPlanCommands(program);
   registerReplicateCommand(program);
+  registerScheduleCommands(program);
+  registerAuditCommands(program);
+  registerMetricsCommand(program);
 
   program
     .command('verify')
@@ -97,7 +104,7 @@ export function buildProgram(): Command {
           ].join('\n'),
         );
         if (!result.ok) {
-          await raiseAlerts([verificationFailedAlert(deps.storage.location, { level: result.level, damaged: result.damagedSnapshots.join(', ') || '(unreferenced data)', problems: result.problems.length })], deps.logger);
+          await raiseAlerts([verificationFailedAlert(deps.storage.location, { level: result.level, damaged: result.damagedSnapshots.join(', ') || '(unreferenced data)', problems: result.problems.length })], deps.logger, { state: alertStateStoreOf(deps.catalog) });
           process.exitCode = EXIT.integrity;
         }
       });

@@ -95,6 +95,14 @@ export class ForbiddenError extends BackupError {
   }
 }
 
+/** The service cannot take the request now (shutting down, overloaded); try again later. */
+export class ServiceUnavailableError extends BackupError {
+  override readonly name = 'ServiceUnavailableError';
+  constructor(message: string, options: BackupErrorOptions = {}) {
+    super('unavailable', message, { retryable: true, ...options });
+  }
+}
+
 /** Wraps anything thrown into a BackupError without leaking its message when it may carry secrets. */
 export function asBackupError(error: unknown): BackupError {
   if (error instanceof BackupError) return error;

@@ -5,7 +5,7 @@
 export type HealthStatus = 'ok' | 'warn' | 'fail';
 
 export interface HealthCheck {
-  name: 'success_rate' | 'last_backup_age' | 'last_verified_age' | 'performance' | 'storage' | 'storage_quota';
+  name: 'success_rate' | 'last_backup_age' | 'last_verified_age' | 'performance' | 'storage' | 'storage_quota' | 'overdue_schedules';
   status: HealthStatus;
   message: string;
   values: Record<string, number | string | null>;

@@ -367,7 +367,7 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-// ---- shared by both providers ----
+// ---- shared by the providers (the KMS provider seals with its data key the same way) ----
 
 interface Sealed {
   nonce: string;
@@ -381,7 +381,7 @@ interface SealedBytes {
   tag: Buffer;
 }
 
-function seal(kek: Buffer, key: Buffer, aad: Buffer): Sealed {
+export function seal(kek: Buffer, key: Buffer, aad: Buffer): Sealed {
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
@@ -394,7 +394,7 @@ function seal(kek: Buffer, key: Buffer, aad: Buffer): Sealed {
 }
 
 /** Decrypts and authenticates; undefined when authentication fails (never wrong bytes). */
-function unseal(kek: Buffer, sealed: SealedBytes, aad: Buffer): Buffer | undefined {
+export function unseal(kek: Buffer, sealed: SealedBytes, aad: Buffer): Buffer | undefined {
   const decipher = createDecipheriv('aes-256-gcm', kek, sealed.nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.tag);
@@ -405,7 +405,7 @@ function unseal(kek: Buffer, sealed: SealedBytes, aad: Buffer): Buffer | undefin
   }
 }
 
-function readSealed(wrapped: WrappedKey, kind: string): SealedBytes {
+export function readSealed(wrapped: WrappedKey, kind: string): SealedBytes {
   const nonce = decodeBase64(wrapped.nonce);
   const ciphertext = decodeBase64(wrapped.ciphertext);
   const tag = decodeBase64(wrapped.tag);
@@ -419,7 +419,7 @@ function readSealed(wrapped: WrappedKey, kind: string): SealedBytes {
  * Strict base64: Node's decoder skips characters it does not know and ignores the unused bits of the
  * last character, so an edited field could decode to the original bytes. Re-encoding must round-trip.
  */
-function decodeBase64(value: unknown): Buffer | undefined {
+export function decodeBase64(value: unknown): Buffer | undefined {
   if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return undefined;
   const bytes = Buffer.from(value, 'base64');
   return bytes.toString('base64') === value ? bytes : undefined;
@@ -429,7 +429,7 @@ function decodeBase64(value: unknown): Buffer | undefined {
  * The associated data: a label naming provider and format, then the context with keys sorted, so the
  * same context in any key order gives the same bytes and another context fails authentication.
  */
-function associatedData(kind: string, context: KeyContext, fingerprint = ''): Buffer {
+export function associatedData(kind: string, context: KeyContext, fingerprint = ''): Buffer {
   if (typeof context !== 'object' || context === null) {
     throw new ValidationError('key context must be an object of strings', 'context');
   }
@@ -445,13 +445,13 @@ function associatedData(kind: string, context: KeyContext, fingerprint = ''): Bu
   return Buffer.from(JSON.stringify([`chrono-backup/${kind}/v1`, fingerprint, entries]), 'utf8');
 }
 
-function requireKey(key: Buffer): void {
+export function requireKey(key: Buffer): void {
   if (!Buffer.isBuffer(key) || key.length === 0) {
     throw new ValidationError('the key to wrap must be a non-empty Buffer', 'key');
   }
 }
 
-function requireKind(wrapped: WrappedKey, kind: string): void {
+export function requireKind(wrapped: WrappedKey, kind: string): void {
   if (typeof wrapped !== 'object' || wrapped === null) throw malformed(kind);
   if (wrapped.kind !== kind) {
     throw new KeyAccessError(
@@ -461,7 +461,7 @@ function requireKind(wrapped: WrappedKey, kind: string): void {
   }
 }
 
-function malformed(kind: string): KeyAccessError {
+export function malformed(kind: string): KeyAccessError {
   return new KeyAccessError('mismatch', `this ${kind} key slot is malformed or damaged and cannot be opened`);
 }
 

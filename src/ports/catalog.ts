@@ -106,6 +106,18 @@ export interface RunFilter {
   kind?: RunKind;
   status?: RunStatus;
   repository?: string;
+  /** Runs whose `summary.plan` is this plan. */
+  plan?: string;
+  /** Backup runs whose `summary.type` is this run type (`full`, `database_only`, …). */
+  backupType?: string;
+  /** Runs that wrote or read this snapshot or backup id. */
+  snapshotId?: string;
+  /** Runs started at or after this instant (ISO). */
+  since?: string;
+  /** Runs started before this instant (ISO). */
+  until?: string;
+  /** Keyset pagination: only runs after this one in the newest-first order. */
+  after?: { startedAt: string; id: string };
   limit?: number;
 }
 

@@ -27,6 +27,12 @@ export interface LocalRuntimeOptions {
   mayCreate: boolean;
   /** Where a remote repository's credentials come from. Default: the process environment. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * An open catalog to use instead of opening `settings.catalogPath` (the local server shares one
+   * connection across its jobs). The caller keeps ownership: the returned deps' catalog must then not be
+   * closed by the job.
+   */
+  catalog?: Catalog;
 }
 
 /**
@@ -37,14 +43,14 @@ export async function localRuntime(settings: LocalSettings, options: LocalRuntim
   await mkdir(settings.home, { recursive: true, mode: 0o700 });
   const logger = jsonLogger(settings.logLevel);
   // The catalog first: `--repo @name` names a storage backend recorded in it.
-  const catalog = SqliteCatalog.open(settings.catalogPath);
+  const catalog = options.catalog ?? SqliteCatalog.open(settings.catalogPath);
   let storage: ObjectStorage;
   let keys: KeyProvider;
   try {
     ({ storage } = await openLocalStorage(settings.repository, settings, logger, options.env ?? process.env, catalog));
     keys = await keyProvider(settings.key, options.mayCreate && !(await Repository.exists(storage)));
   } catch (error) {
-    await catalog.close();
+    if (options.catalog === undefined) await catalog.close();
     throw error;
   }
   return {

@@ -336,6 +336,19 @@ export function describeCatalogContract(name: string, create: () => Promise<Cata
           expect(await catalog.listRuns({ kind: 'forget' })).toEqual([]);
         });
 
+        it('filters by plan, snapshot id and start time, and pages with a cursor', async () => {
+          await catalog.finishRun('run-3', { status: 'succeeded', finishedAt: '2024-06-01T02:30:00.000Z', snapshotId: 'full_20240601_020000', summary: { plan: 'nightly' } });
+          expect(runIds(await catalog.listRuns({ plan: 'nightly' }))).toEqual(['run-3']);
+          await catalog.finishRun('run-1', { status: 'succeeded', finishedAt: '2024-06-01T01:30:00.000Z', summary: { type: 'database_only' } });
+          expect(runIds(await catalog.listRuns({ backupType: 'database_only' }))).toEqual(['run-1']);
+          expect(runIds(await catalog.listRuns({ snapshotId: 'full_20240601_020000' }))).toEqual(['run-3']);
+          expect(await catalog.listRuns({ plan: 'weekly' })).toEqual([]);
+          expect(runIds(await catalog.listRuns({ since: '2024-06-01T02:00:00.000Z', until: '2024-06-01T04:00:00.000Z' }))).toEqual(['run-2', 'run-3']);
+          // The tie at 04:00 is ordered by id: the page after run-5 starts with run-4.
+          expect(runIds(await catalog.listRuns({ after: { startedAt: '2024-06-01T04:00:00.000Z', id: 'run-5' }, limit: 2 }))).toEqual(['run-4', 'run-2']);
+          expect(runIds(await catalog.listRuns({ kind: 'backup', after: { startedAt: '2024-06-01T02:00:00.000Z', id: 'run-3' } }))).toEqual(['run-1']);
+        });
+
         it('returns the full, finished records', async () => {
           const [failed] = await catalog.listRuns({ status: 'failed' });
           expect(failed).toStrictEqual({

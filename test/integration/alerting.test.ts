@@ -52,6 +52,27 @@ describe('alerts from commands', () => {
     expect(alerts().find((alert) => alert.type === 'storage_issue')!.key).toContain('health:storage:');
   }, 30_000);
 
+  it('the open conditions persist across runs: a repeat is throttled, and a cleared check sends one recovery', async () => {
+    const storageAlerts = () => alerts().filter((alert) => alert.key.startsWith('health:storage:'));
+    const firing = storageAlerts().length;
+    // The previous test left the storage check firing; the same failure again within the hour is throttled.
+    await rename(home.repo, `${home.repo}.away`);
+    await writeFile(home.repo, 'not a directory');
+    try {
+      expectExit(await home.run(['health', '--json']), EXIT.failure);
+    } finally {
+      await rm(home.repo);
+      await rename(`${home.repo}.away`, home.repo);
+    }
+    expect(storageAlerts()).toHaveLength(firing);
+    // Storage is back: the next run sends the recovery, once.
+    await home.run(['health', '--json']);
+    await home.run(['health', '--json']);
+    const after = storageAlerts();
+    expect(after.map((alert) => alert.state)).toEqual([...Array(firing).fill('firing'), 'resolved']);
+    expect(after.at(-1)!.suppressedCount).toBe(1);
+  }, 60_000);
+
   it('a broken alert configuration does not fail the backup', async () => {
     const before = receiver.received.length;
     const result = await home.run(['backup', home.path('data'), '--postgres', 'postgres://backup@127.0.0.1:1/app', '--json'], { env: { BACKUP_ALERT_WEBHOOK_SECRET: 'short' } });

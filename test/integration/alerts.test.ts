@@ -195,12 +195,12 @@ describe('alert channels against local receivers', () => {
     expect(await dispatcher.resolve('overdue_backup:plan=shop')).toBeUndefined();
     await dispatcher.dispatch(sampleAlert('overdue_backup'));
     await dispatcher.dispatch(sampleAlert('overdue_backup'));
-    expect(dispatcher.openConditions()).toEqual(['overdue_backup:plan=shop']);
+    await expect(dispatcher.openConditions()).resolves.toEqual(['overdue_backup:plan=shop']);
 
     const recovery = await dispatcher.resolve('overdue_backup:plan=shop');
     expect(recovery?.channels.every((entry) => entry.ok)).toBe(true);
     expect(await dispatcher.resolve('overdue_backup:plan=shop')).toBeUndefined();
-    expect(dispatcher.openConditions()).toEqual([]);
+    await expect(dispatcher.openConditions()).resolves.toEqual([]);
 
     expect(payloads(webhook).map((payload) => [payload.alert.state, payload.alert.suppressedCount])).toEqual([['firing', undefined], ['resolved', 1]]);
     expect(sink.messages.map((mail) => mail.subject)).toEqual(['Chrono Backup [WARNING] overdue backup for plan shop', 'Chrono Backup [RESOLVED] overdue backup for plan shop']);

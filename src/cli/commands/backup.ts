@@ -1,3 +1,4 @@
+import { alertStateStoreOf } from '../../catalog/sqlite-alert-state-store.js';
 import type { Command } from 'commander';
 import { postgresSource, redisSource, type BackupSource } from '../../app/backup-sources.js';
 import { planRun } from '../../app/plan-sources.js';
@@ -12,7 +13,7 @@ import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
 import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { collect, print, snapshotJson, withDeps } from '../command-support.js';
-import { backupFailedAlert, raiseAlerts } from '../alerting.js';
+import { backupFailedAlert, raiseAlerts } from '../../alerts/raise-alerts.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 
@@ -67,12 +68,12 @@ export function registerBackupCommand(program: Command): void {
             result = await runBackup(deps, { ...input, tags: opts.tag, scan: deps.progress !== silentProgress, lockWaitMs });
           } catch (error) {
             const failure = asBackupError(error);
-            await raiseAlerts([backupFailedAlert(what, { repository: deps.storage.location, code: failure.code, error: failure.message })], deps.logger);
+            await raiseAlerts([backupFailedAlert(what, { repository: deps.storage.location, code: failure.code, error: failure.message })], deps.logger, { state: alertStateStoreOf(deps.catalog) });
             throw error;
           }
           if (result.failures.length > 0) {
             const failed = Object.fromEntries(result.failures.map((failure) => [`failed ${failure.source}`, failure.message]));
-            await raiseAlerts([backupFailedAlert(what, { repository: deps.storage.location, backup: result.backupId, saved: result.snapshots.length, ...failed })], deps.logger);
+            await raiseAlerts([backupFailedAlert(what, { repository: deps.storage.location, backup: result.backupId, saved: result.snapshots.length, ...failed })], deps.logger, { state: alertStateStoreOf(deps.catalog) });
           }
           print(options, { id: result.backupId, snapshots: result.snapshots.map(snapshotJson), warnings: result.warnings, failures: result.failures }, () => describeBackup(result));
           if (result.warnings.length > 0 || result.failures.length > 0) process.exitCode = EXIT.partial;

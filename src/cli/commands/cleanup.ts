@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { cleanup, type CleanupResult } from '../../app/cleanup.js';
 import { parseDuration } from '../../domain/duration.js';
-import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import { ValidationError } from '../../domain/errors.js';
 import { validateRetentionPolicy, type RetentionPolicy, type RetentionRule } from '../../domain/retention.js';
-import { readConfigFile } from '../../runtime/config-file.js';
+import { lookupPolicy } from '../../runtime/policy-lookup.js';
+import { retentionPolicyStoreOf } from '../../catalog/sqlite-retention-policy-store.js';
+import type { Catalog } from '../../ports/catalog.js';
 import { localSettings } from '../../runtime/local-settings.js';
 import { collect, print, withDeps } from '../command-support.js';
 import { formatBytes, formatTable } from '../format.js';
@@ -28,7 +29,7 @@ export function registerCleanupCommand(program: Command): void {
   const command = program
     .command('cleanup')
     .description('apply a retention policy: list what would be removed and why; forget and prune with --confirm')
-    .option('--policy <name>', 'the policy of this name in the policy file')
+    .option('--policy <name>', 'the named policy: from the catalog (the API stores them there), else from the policy file')
     .option('--policy-file <file>', 'YAML or JSON `policies: {NAME: {retention_days: …}}` (default: $CHRONO_BACKUP_POLICIES or ~/.chrono-backup/policies.yaml)');
   for (const [flag, , rule] of RULE_FLAGS) command.option(`--${flag} <n>`, `policy ${rule}, instead of --policy`);
   command
@@ -37,20 +38,23 @@ export function registerCleanupCommand(program: Command): void {
     .option('--confirm', 'forget and prune for real')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const graceMs = parseDuration(opts.grace as string, 'grace');
-      const policy = await policyFromOptions(opts);
       await withDeps(cmd, false, async (deps, options) => {
+        const policy = await policyFromOptions(opts, deps.catalog);
         const result = await cleanup(deps, { policy, confirm: opts.confirm === true, holds: opts.hold as string[], pruneGraceMs: graceMs });
         print(options, result, () => describe(result));
       });
     });
 }
 
-async function policyFromOptions(opts: Record<string, unknown>): Promise<RetentionPolicy> {
+async function policyFromOptions(opts: Record<string, unknown>, catalog: Catalog): Promise<RetentionPolicy> {
   const inline = RULE_FLAGS.filter(([, option]) => opts[option] !== undefined);
   if (opts.policy !== undefined) {
     if (inline.length > 0) throw new ValidationError(`give either --policy or policy flags, not both (--${inline[0]![0]})`, 'policy');
-    const path = (opts.policyFile as string | undefined) ?? process.env.CHRONO_BACKUP_POLICIES ?? join(localSettings(process.env).home, 'policies.yaml');
-    return loadPolicy(path, opts.policy as string);
+    return lookupPolicy(opts.policy as string, {
+      store: retentionPolicyStoreOf(catalog),
+      home: localSettings(process.env).home,
+      ...(opts.policyFile !== undefined ? { file: opts.policyFile as string } : {}),
+    });
   }
   if (opts.policyFile !== undefined) throw new ValidationError('--policy-file needs --policy NAME', 'policy');
   if (inline.length === 0) throw new ValidationError('give --policy NAME or at least one of the policy flags (--keep-last, --keep-daily, …)', 'policy');
@@ -61,20 +65,6 @@ async function policyFromOptions(opts: Record<string, unknown>): Promise<Retenti
     raw[rule] = Number(value);
   }
   return validateRetentionPolicy(raw, 'options');
-}
-
-/** Reads `policies.NAME` from a YAML or JSON policy file; every other policy in it is validated too. */
-async function loadPolicy(path: string, name: string): Promise<RetentionPolicy> {
-  const raw = await readConfigFile(path, 'policy file', '--policy-file');
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`policy file ${path} must hold a policies map`, 'policies');
-  const unknown = Object.keys(raw).find((key) => key !== 'policies');
-  if (unknown !== undefined) throw new ValidationError(`policy file.${unknown} is not a known field (expected policies)`, unknown);
-  const policies = (raw as { policies?: unknown }).policies;
-  if (policies === null || typeof policies !== 'object' || Array.isArray(policies)) throw new ValidationError(`policies in ${path} must be a map of named policies`, 'policies');
-  const all = Object.fromEntries(Object.entries(policies).map(([key, value]) => [key, validateRetentionPolicy(value, `policies.${key}`)]));
-  const policy = all[name];
-  if (!policy) throw new NotFoundError('policy', `${name} in ${path} (it has ${Object.keys(all).join(', ') || 'none'})`);
-  return policy;
 }
 
 function describe(result: CleanupResult): string {

@@ -1,3 +1,4 @@
+import { alertStateStoreOf } from '../../catalog/sqlite-alert-state-store.js';
 import type { Command } from 'commander';
 import { restoreTest } from '../../app/restore-test.js';
 import { ValidationError } from '../../domain/errors.js';
@@ -5,7 +6,7 @@ import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../../sources/redis/redis-target.js';
 import { lookupPlan } from '../../runtime/plan-lookup.js';
 import { print, withDeps } from '../command-support.js';
-import { raiseAlerts, verificationFailedAlert } from '../alerting.js';
+import { raiseAlerts, verificationFailedAlert } from '../../alerts/raise-alerts.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration } from '../format.js';
 
@@ -30,7 +31,7 @@ export async function verifyByRestore(command: Command, id: string | undefined, 
     );
     if (!result.ok) {
       const failed = Object.fromEntries(result.outcomes.filter((outcome) => outcome.problems.length > 0).map((outcome) => [outcome.snapshot, outcome.problems.slice(0, 3).join('; ')]));
-      await raiseAlerts([verificationFailedAlert(deps.storage.location, { level: 'restore-test', ...failed })], deps.logger);
+      await raiseAlerts([verificationFailedAlert(deps.storage.location, { level: 'restore-test', ...failed })], deps.logger, { state: alertStateStoreOf(deps.catalog) });
       process.exitCode = EXIT.integrity;
     }
   }, plan?.repository);

@@ -22,11 +22,14 @@ it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends
   const before = SqliteCatalog.open(file);
   await before.putSnapshot('repo', makeSnapshot({ id: 'full_20240101_000000' }));
   await before.startRun(makeRun({ id: 'run-1', repository: 'repo' }));
+  await before.startRun(makeRun({ id: 'run-2', repository: 'repo' }));
+  await before.finishRun('run-2', { status: 'succeeded', finishedAt: '2024-06-01T00:10:00.000Z', snapshotId: 'full_20240601_000000', summary: { plan: 'nightly' } });
   await before.close();
   const raw = new Database(file);
   raw.exec(
     'DROP TABLE storage_backends; DROP TABLE replication_receipts; DROP TABLE plans; ' +
-      'DROP TABLE users; DROP TABLE schedules; DROP TABLE schedule_occurrences; DROP TABLE retention_policies; DROP TABLE audit_log; DROP TABLE alert_state;',
+      'DROP TABLE users; DROP TABLE schedules; DROP TABLE schedule_occurrences; DROP TABLE retention_policies; DROP TABLE audit_log; DROP TABLE alert_state; ' +
+      'DROP INDEX runs_kind_newest; DROP INDEX runs_snapshot; ALTER TABLE runs DROP COLUMN plan; ALTER TABLE runs DROP COLUMN snapshot_id;',
   );
   raw.pragma('user_version = 1');
   raw.close();
@@ -35,6 +38,9 @@ it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends
   try {
     expect((await after.listSnapshots('repo')).map((s) => s.id)).toEqual(['full_20240101_000000']);
     await expect(after.getRun('run-1')).resolves.toMatchObject({ repository: 'repo', status: 'running' });
+    // Version 4 moved the plan and snapshot id of existing runs into indexed columns.
+    expect((await after.listRuns({ plan: 'nightly' })).map((run) => run.id)).toEqual(['run-2']);
+    expect((await after.listRuns({ snapshotId: 'full_20240601_000000' })).map((run) => run.id)).toEqual(['run-2']);
     await expect(after.createStorageBackend({ name: 'nas', type: 'local', config: { base_path: '/mnt/nas' } })).resolves.toMatchObject({ id: 1 });
     await expect(after.listReplications()).resolves.toEqual([]);
     await expect(after.listPlans()).resolves.toEqual([]);

@@ -1,0 +1,55 @@
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { repositoryStats } from '../../app/repository-stats.js';
+import { randomId } from '../../domain/ids.js';
+import { createBackupMetricsRegistry } from '../../metrics/backup-metrics.js';
+import { withDeps } from '../command-support.js';
+
+/**
+ * `chrono-backup metrics`: the Prometheus exposition of the catalog's metrics, on stdout or into a file
+ * for node_exporter's textfile collector. Needs only the catalog (no key), unless `--repository-stats`
+ * asks for the exact storage used, which opens the repository and lists its storage.
+ */
+export function registerMetricsCommand(program: Command): void {
+  program
+    .command('metrics')
+    .description('print Prometheus metrics (backup counts, durations, bytes, last success, verifications, storage used)')
+    .option('--output <file>', "write to this file instead (atomically, for node_exporter's textfile collector: name it *.prom)")
+    .option('--repository-stats', 'also measure the repository (opens it with its key and lists its storage) for the exact storage used')
+    .action(async (opts: { output?: string; repositoryStats?: boolean }, command: Command) =>
+      withDeps(command, false, async (deps) => {
+        const measured = opts.repositoryStats ? { stats: await repositoryStats(deps), measuredAt: deps.clock.now() } : undefined;
+        const registry = createBackupMetricsRegistry({ catalog: deps.catalog, ...(measured ? { repositoryStats: () => Promise.resolve(measured) } : {}) });
+        const text = withoutEmptyFamilies(await registry.metrics());
+        if (opts.output) await writeAtomically(resolve(opts.output), text);
+        else process.stdout.write(text);
+      }),
+    );
+}
+
+/**
+ * Writes a temporary file beside `path` and renames it over `path`, so a reader (the textfile
+ * collector scrapes at any moment) sees the old file or the new one, never half a file. The temporary
+ * name starts with a dot and does not end in `.prom`, so the collector never picks it up.
+ */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomId(6)}.tmp`);
+  try {
+    await writeFile(temporary, text, { mode: 0o644 });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Drops the HELP and TYPE lines of metric families that have no sample in this output (no
+ * verification yet, no measured stats): a file for the textfile collector then holds only series it
+ * will export. prom-client separates families with a blank line.
+ */
+function withoutEmptyFamilies(text: string): string {
+  const families = text.split('\n\n').filter((family) => family.split('\n').some((line) => line.trim() !== '' && !line.startsWith('#')));
+  return families.length === 0 ? '' : `${families.map((family) => family.trimEnd()).join('\n\n')}\n`;
+}

@@ -1,0 +1,78 @@
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
+
+import { StorageError } from '../domain/errors.js';
+import { awsScheduleExpression, type Schedule } from '../domain/schedule.js';
+import type { ScheduleTriggers } from '../ports/schedule-triggers.js';
+
+export interface EventBridgeScheduleTriggersOptions {
+  client: SchedulerClient;
+  /** The schedule group the CDK app creates for this stage. */
+  groupName: string;
+  /** The state machines a schedule starts, by schedule kind. */
+  backupStateMachineArn: string;
+  retentionStateMachineArn: string;
+  /** The role EventBridge Scheduler assumes to start them (states:StartExecution only). */
+  roleArn: string;
+}
+
+/**
+ * Schedules as EventBridge Scheduler schedules, named after the schedule id. The cron expression is the
+ * AWS form (`awsScheduleExpression`: day-of-week names, `?` where AWS needs it) in the schedule's time
+ * zone; the target input carries the schedule id, kind, plan and type, and the scheduled time through
+ * Scheduler's `<aws.scheduler.scheduled-time>` placeholder, so the execution name can be deterministic
+ * (`<schedule>-<time>`) and a double fire cannot start two runs.
+ */
+export class EventBridgeScheduleTriggers implements ScheduleTriggers {
+  constructor(private readonly options: EventBridgeScheduleTriggersOptions) {}
+
+  async upsert(schedule: Schedule): Promise<void> {
+    const input = {
+      Name: schedule.id,
+      GroupName: this.options.groupName,
+      Description: `Chrono Backup schedule ${schedule.name}`.slice(0, 512),
+      ScheduleExpression: awsScheduleExpression(schedule),
+      ScheduleExpressionTimezone: schedule.time_zone,
+      State: schedule.enabled ? ('ENABLED' as const) : ('DISABLED' as const),
+      FlexibleTimeWindow: { Mode: 'OFF' as const },
+      Target: {
+        Arn: schedule.kind === 'retention' ? this.options.retentionStateMachineArn : this.options.backupStateMachineArn,
+        RoleArn: this.options.roleArn,
+        Input: JSON.stringify({
+          schedule_id: schedule.id,
+          kind: schedule.kind,
+          ...(schedule.plan ? { plan: schedule.plan } : {}),
+          ...(schedule.backup_type ? { backup_type: schedule.backup_type } : {}),
+          ...(schedule.retention_policy ? { retention_policy: schedule.retention_policy } : {}),
+          occurrence: '<aws.scheduler.scheduled-time>',
+        }),
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+      },
+    };
+    try {
+      await this.options.client.send(new UpdateScheduleCommand(input));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw unavailable(error, 'update');
+      try {
+        await this.options.client.send(new CreateScheduleCommand(input));
+      } catch (createError) {
+        // Created meanwhile by a concurrent call: ours is the newer intent, so update once more.
+        if (createError instanceof ConflictException) await this.options.client.send(new UpdateScheduleCommand(input)).catch((again: unknown) => Promise.reject(unavailable(again, 'update')));
+        else throw unavailable(createError, 'create');
+      }
+    }
+  }
+
+  async remove(scheduleId: string): Promise<void> {
+    try {
+      await this.options.client.send(new DeleteScheduleCommand({ Name: scheduleId, GroupName: this.options.groupName }));
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return;
+      throw unavailable(error, 'delete');
+    }
+  }
+}
+
+function unavailable(error: unknown, operation: string): StorageError {
+  const name = (error as Error).name ?? 'unknown';
+  return new StorageError('scheduler_failed', `EventBridge Scheduler could not ${operation} the schedule (${name}); the change is saved and the call can be repeated`, { retryable: true, cause: error });
+}
