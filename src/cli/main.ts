@@ -30,6 +30,7 @@ import { registerStorageBackendCommands } from './commands/storage-backends.js';
 import { registerScheduleCommands } from './commands/schedules.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerMetricsCommand } from './commands/metrics.js';
+import { registerUserCommands } from './commands/users.js';
 
 export function buildProgram(): Command {
   const program = new Command('chrono-backup')
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerAuditCommands(program);
   registerMetricsCommand(program);
+  registerUserCommands(program);
 
   program
     .command('verify')
