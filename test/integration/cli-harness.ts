@@ -44,6 +44,8 @@ export interface RunningCli {
   result: Promise<CliResult>;
   exited: boolean;
   signal(signal: NodeJS.Signals): void;
+  /** What the process has written to stderr so far (to wait for a readiness line). */
+  stderrSoFar(): string;
 }
 
 export interface RunOptions {
@@ -86,6 +88,7 @@ export function startCli(args: string[], options: RunOptions): RunningCli {
     signal(signal) {
       if (!running.exited) child.kill(signal);
     },
+    stderrSoFar: () => stderr,
   };
   started.add(running);
   return running;

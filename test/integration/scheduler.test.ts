@@ -94,6 +94,9 @@ describe('chrono-backup scheduler run', () => {
     // The newest due occurrence (less than a minute old) runs at once; older ones are superseded by it.
     const first = await waitFor('a scheduled backup to finish', async () => (await store.listOccurrences(schedule.id)).find(finished), 30_000, 100);
     expect(first).toMatchObject({ outcome: 'fired', status: 'succeeded' });
+    // Both must have their signal handlers in place (they print this line right before): a process
+    // still starting up on a loaded machine would die of the signal instead of stopping.
+    await waitFor('both schedulers to be running', () => [a, b].every((process) => process.stderrSoFar().includes('scheduler running')), 30_000, 50);
     a.signal('SIGTERM');
     b.signal('SIGTERM');
     const results = await Promise.all([a.result, b.result]);
