@@ -19,6 +19,8 @@ need redis-server redis-server
 need openssl openssl
 # The audit PDF export is checked by rendering it (pdftoppm) and reading its text (pdftotext).
 need pdftoppm poppler-utils
+# The dashboard's browser tests drive Debian's Chromium headless (playwright-core).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 # The DynamoDB catalog's contract tests run DynamoDB Local, a Java program.
 need java openjdk-17-jre-headless
 
