@@ -93,6 +93,15 @@ export interface DynamoDbCatalogOptions {
   client?: DynamoDBClient;
 }
 
+/** A client for the endpoint, region and credentials of `options` (each optional: the SDK's defaults). */
+export function dynamoDbClient(options: Pick<DynamoDbCatalogOptions, 'endpoint' | 'region' | 'credentials'>): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.region !== undefined ? { region: options.region } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+  });
+}
+
 const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'interrupted'];
 /** The generation of a repository that was never replaced (no HEAD item yet). */
 const FIRST_GENERATION = '0';
@@ -134,13 +143,7 @@ export class DynamoDbCatalog implements Catalog {
     requireText(options?.tableName, 'tableName');
     this.tableName = options.tableName;
     this.ownsClient = options.client === undefined;
-    this.client =
-      options.client ??
-      new DynamoDBClient({
-        ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-        ...(options.region !== undefined ? { region: options.region } : {}),
-        ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-      });
+    this.client = options.client ?? dynamoDbClient(options);
     this.documents = DynamoDBDocumentClient.from(this.client, { marshallOptions: { removeUndefinedValues: true } });
   }
 

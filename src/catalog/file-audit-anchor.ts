@@ -33,7 +33,7 @@ export class FileAuditAnchor implements AuditAnchorStore {
     try {
       const fd = openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
       try {
-        writeSync(fd, `${JSON.stringify({ version: 1, seq: anchor.seq, hash: anchor.hash, keyId: anchor.keyId, mac: anchor.mac })}\n`);
+        writeSync(fd, `${anchorText(anchor)}\n`);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -50,7 +50,13 @@ export class FileAuditAnchor implements AuditAnchorStore {
   }
 }
 
-function parseAnchor(text: string): AuditAnchor | undefined {
+/** The stored form of an anchor (versioned JSON), shared by every AuditAnchorStore. */
+export function anchorText(anchor: AuditAnchor): string {
+  return JSON.stringify({ version: 1, seq: anchor.seq, hash: anchor.hash, keyId: anchor.keyId, mac: anchor.mac });
+}
+
+/** The anchor in `text` (as written by {@link anchorText}), or undefined when it is not one. */
+export function parseAnchor(text: string): AuditAnchor | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,21 +1,9 @@
 import type Database from 'better-sqlite3';
-import {
-  anchorFor,
-  parseRow,
-  sealEntry,
-  validateAuditEntry,
-  verifyChain,
-  type AuditAnchor,
-  type AuditHead,
-  type AuditRecord,
-  type ChainVerification,
-  type NewAuditEntry,
-  type StoredAuditRow,
-} from '../domain/audit.js';
-import { IntegrityError, ValidationError } from '../domain/errors.js';
-import { DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditAnchorStore, type AuditLog, type AuditPage, type AuditQuery } from '../ports/audit-log.js';
+import { anchorFor, parseRow, sealEntry, verifyChain, type AuditAnchor, type AuditHead, type AuditRecord, type ChainVerification, type NewAuditEntry, type StoredAuditRow } from '../domain/audit.js';
+import type { AuditAnchorStore, AuditLog, AuditPage, AuditQuery } from '../ports/audit-log.js';
 import { systemClock, type Clock } from '../ports/clock.js';
-import { parseLimit, parseTime, SqliteStore } from './sqlite-store.js';
+import { auditPage, parseAuditQuery, requireAuditKey, stampAuditEntry, unreadableAnchor } from './audit-log-support.js';
+import { SqliteStore } from './sqlite-store.js';
 
 export interface SqliteAuditLogOptions {
   /** The audit key (32 random bytes), held outside the database: see runtime/audit-key.ts. */
@@ -53,15 +41,14 @@ export class SqliteAuditLog extends SqliteStore implements AuditLog {
 
   constructor(db: Database.Database, options: SqliteAuditLogOptions) {
     super(db);
-    if (!Buffer.isBuffer(options.key) || options.key.length < 32) throw new ValidationError('the audit key must be at least 32 bytes', 'key');
-    this.key = options.key;
+    this.key = requireAuditKey(options.key);
     this.anchor = options.anchor;
     this.clock = options.clock ?? systemClock;
   }
 
   append(input: NewAuditEntry): Promise<AuditRecord> {
     return this.guard('audit append', () => {
-      const entry = validateAuditEntry({ ...input, time: input.time ?? this.clock.now().toISOString() });
+      const entry = stampAuditEntry(input, this.clock);
       const row = this.db
         .transaction(() => {
           const sealed = sealEntry(this.key, this.head(), entry);
@@ -81,27 +68,24 @@ export class SqliteAuditLog extends SqliteStore implements AuditLog {
 
   list(query: AuditQuery = {}): Promise<AuditPage> {
     return this.guard('audit list', () => {
-      const limit = query.limit === undefined ? DEFAULT_AUDIT_PAGE : Math.min(parseLimit(query.limit, 'limit'), MAX_AUDIT_PAGE);
+      const { limit, fromMs, toMs, afterSeq } = parseAuditQuery(query);
       const conditions: string[] = [];
       const values: number[] = [];
-      if (query.from !== undefined) {
+      if (fromMs !== undefined) {
         conditions.push('time_ms >= ?');
-        values.push(parseTime(query.from, 'from'));
+        values.push(fromMs);
       }
-      if (query.to !== undefined) {
+      if (toMs !== undefined) {
         conditions.push('time_ms < ?');
-        values.push(parseTime(query.to, 'to'));
+        values.push(toMs);
       }
-      if (query.cursor !== undefined) {
+      if (afterSeq !== undefined) {
         conditions.push('seq > ?');
-        values.push(parseCursor(query.cursor));
+        values.push(afterSeq);
       }
       const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-      // One more than asked tells whether another page follows.
       const rows = this.statement(`SELECT ${COLUMNS} FROM audit_log ${where} ORDER BY seq LIMIT ?`).all(...values, limit + 1) as RowColumns[];
-      const records = rows.slice(0, limit).map((row) => readable(toStored(row)));
-      const last = records.at(-1);
-      return rows.length > limit && last !== undefined ? { records, nextCursor: String(last.seq) } : { records };
+      return auditPage(rows.map(toStored), limit);
     });
   }
 
@@ -111,8 +95,7 @@ export class SqliteAuditLog extends SqliteStore implements AuditLog {
       try {
         anchor = this.anchor.read();
       } catch (error) {
-        if (error instanceof IntegrityError) return { ok: false, entries: 0, seq: 1, reason: 'anchor_mismatch' as const, message: error.message };
-        throw error;
+        return unreadableAnchor(error);
       }
       // A read transaction, so the rows and the head they are compared with are one snapshot; iterate()
       // streams the rows, so verifying holds one row at a time.
@@ -140,18 +123,4 @@ function* storedRows(statement: Database.Statement): Generator<StoredAuditRow> {
 
 function toStored(row: RowColumns): StoredAuditRow {
   return { seq: row.seq, timeMs: row.time_ms, data: row.data, prevHash: row.prev_hash, hash: row.hash };
-}
-
-function readable(row: StoredAuditRow): AuditRecord {
-  try {
-    return parseRow(row);
-  } catch {
-    throw new IntegrityError('audit_unreadable', `audit entry ${row.seq} is not readable; run \`chrono-backup audit verify\``, { details: { seq: row.seq } });
-  }
-}
-
-function parseCursor(cursor: string): number {
-  const seq = /^[0-9]{1,15}$/.test(cursor) ? Number(cursor) : Number.NaN;
-  if (!Number.isSafeInteger(seq)) throw new ValidationError('cursor is not a cursor this listing returned', 'cursor');
-  return seq;
 }

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
-import { ConflictError, NotFoundError } from '../domain/errors.js';
-import type { Schedule } from '../domain/schedule.js';
+import { NotFoundError } from '../domain/errors.js';
+import { scheduleExists, type Schedule } from '../domain/schedule.js';
 import type { Catalog } from '../ports/catalog.js';
 import type { OccurrenceClaim, OccurrenceRecord, OccurrenceResult, ScheduleStore } from '../ports/schedule-store.js';
 import { SqliteCatalog } from './sqlite-catalog.js';
@@ -27,7 +27,7 @@ export class SqliteScheduleStore extends SqliteStore implements ScheduleStore {
       requireText(schedule.id, 'id');
       requireText(schedule.name, 'name');
       const result = this.statement('INSERT INTO schedules (id, name, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(schedule.id, schedule.name, JSON.stringify(schedule));
-      if (result.changes === 0) throw exists(schedule);
+      if (result.changes === 0) throw scheduleExists(schedule);
     });
   }
 
@@ -49,7 +49,7 @@ export class SqliteScheduleStore extends SqliteStore implements ScheduleStore {
       const replace = this.db.transaction(() => {
         if (this.statement('SELECT 1 FROM schedules WHERE id = ?').get(schedule.id) === undefined) throw new NotFoundError('schedule', schedule.id);
         const owner = this.statement('SELECT id FROM schedules WHERE name = ?').get(schedule.name) as { id: string } | undefined;
-        if (owner !== undefined && owner.id !== schedule.id) throw exists(schedule);
+        if (owner !== undefined && owner.id !== schedule.id) throw scheduleExists(schedule);
         this.statement('UPDATE schedules SET name = ?, data = ? WHERE id = ?').run(schedule.name, JSON.stringify(schedule), schedule.id);
       });
       replace.immediate();
@@ -123,8 +123,4 @@ export class SqliteScheduleStore extends SqliteStore implements ScheduleStore {
 /** The schedule store sharing an embedded catalog's connection; undefined for other catalogs. */
 export function scheduleStoreOf(catalog: Catalog): ScheduleStore | undefined {
   return catalog instanceof SqliteCatalog ? catalog.sibling((db) => new SqliteScheduleStore(db)) : undefined;
-}
-
-function exists(schedule: Schedule): ConflictError {
-  return new ConflictError('schedule_exists', `a schedule named "${schedule.name}" (or with id ${schedule.id}) already exists`, { details: { name: schedule.name, id: schedule.id } });
 }

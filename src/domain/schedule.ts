@@ -1,5 +1,5 @@
 import { nextOccurrences, occurrencesBetween, parseCron, parseTimeZone, toAwsCron, type CronExpression } from './cron.js';
-import { ValidationError } from './errors.js';
+import { ConflictError, ValidationError } from './errors.js';
 import { randomId } from './ids.js';
 import { PLAN_RUN_TYPES, type PlanRunType } from './plan.js';
 
@@ -150,4 +150,9 @@ function flag(value: unknown, field: string): boolean {
 function choice<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new ValidationError(`${field} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`, field);
+}
+
+/** The ConflictError of a schedule store asked to create or rename onto a taken name (or a taken id). */
+export function scheduleExists(schedule: Pick<Schedule, 'id' | 'name'>): ConflictError {
+  return new ConflictError('schedule_exists', `a schedule named "${schedule.name}" (or with id ${schedule.id}) already exists`, { details: { name: schedule.name, id: schedule.id } });
 }

@@ -64,3 +64,14 @@ export interface AuditAnchorStore {
   read(): AuditAnchor | undefined;
   write(anchor: AuditAnchor): void;
 }
+
+/**
+ * The {@link AuditAnchorStore} contract for an anchor reached over the network (DynamoDB in AWS), where
+ * no lock is shared with the table: the same `read` and `write`, asynchronous. Since concurrent appends
+ * cannot be made to write the anchor in order, `write` never moves it backwards: a write whose seq is
+ * not above the stored anchor's is ignored (a concurrent append already moved it further).
+ */
+export interface AsyncAuditAnchorStore {
+  read(): Promise<AuditAnchor | undefined>;
+  write(anchor: AuditAnchor): Promise<void>;
+}
