@@ -15,7 +15,7 @@ export type RouteGroup = (services: ApiServices) => Route[];
 
 /** Every route of the API, including `GET /api/v1/openapi.json` describing all of them. */
 export function apiRoutes(services: ApiServices, extra: readonly RouteGroup[] = [], version = '0.1.0'): Route[] {
-  const routes = [authRoutes, backupRoutes, recoveryRoutes, storageRoutes, retentionRoutes, statusRoutes, userRoutes, auditRoutes, ...extra].flatMap((group) => group(services));
+  const routes = [authRoutes, backupRoutes, recoveryRoutes, storageRoutes, retentionRoutes, statusRoutes, auditRoutes, ...(services.users ? [userRoutes] : []), ...extra].flatMap((group) => group(services));
   let document: Record<string, unknown> | undefined;
   const openapi = route({
     method: 'GET',

@@ -15,7 +15,8 @@ import type { JobService } from './job-service.js';
 export interface ApiServices {
   clock: Clock;
   catalog: Catalog;
-  users: UserStore;
+  /** Local users; absent in AWS, where the Cognito user pool holds them (the /users routes are then not served). */
+  users?: UserStore;
   login: LoginService;
   jobs: JobService;
   policies: RetentionPolicyStore;

@@ -37,7 +37,7 @@ export class ValidationError extends BackupError {
 export class NotFoundError extends BackupError {
   override readonly name = 'NotFoundError';
   constructor(what: string, id: string, options: BackupErrorOptions = {}) {
-    super('not_found', `${what} not found: ${id}`, { ...options, details: { what, id } });
+    super('not_found', `${what} not found: ${id}`, { ...options, details: { ...options.details, what, id } });
   }
 }
 

@@ -1,3 +1,4 @@
+import type { RetentionPolicy } from '../domain/retention.js';
 import type { Schedule } from '../domain/schedule.js';
 
 /**
@@ -11,6 +12,7 @@ import type { Schedule } from '../domain/schedule.js';
  * it as a retryable StorageError and a repeat of the same call converges.
  */
 export interface ScheduleTriggers {
-  upsert(schedule: Schedule): Promise<void>;
+  /** `policy`: the rules a retention schedule applies (resolved from its named policy by the caller). */
+  upsert(schedule: Schedule, policy?: RetentionPolicy): Promise<void>;
   remove(scheduleId: string): Promise<void>;
 }

@@ -11,6 +11,8 @@ export const LAYOUT = {
   snapshots: 'snapshots/',
   locks: 'locks/',
   holds: 'holds/',
+  /** Leases of workflow executions (src/workflows/workflow-lease.ts): not part of the data, never replicated. */
+  workflowLocks: 'workflow-locks/',
 } as const;
 
 export function packKey(packId: string): string {

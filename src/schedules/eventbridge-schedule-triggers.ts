@@ -1,6 +1,7 @@
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 
-import { StorageError } from '../domain/errors.js';
+import { StorageError, ValidationError } from '../domain/errors.js';
+import type { RetentionPolicy } from '../domain/retention.js';
 import { awsScheduleExpression, type Schedule } from '../domain/schedule.js';
 import type { ScheduleTriggers } from '../ports/schedule-triggers.js';
 
@@ -18,14 +19,16 @@ export interface EventBridgeScheduleTriggersOptions {
 /**
  * Schedules as EventBridge Scheduler schedules, named after the schedule id. The cron expression is the
  * AWS form (`awsScheduleExpression`: day-of-week names, `?` where AWS needs it) in the schedule's time
- * zone; the target input carries the schedule id, kind, plan and type, and the scheduled time through
- * Scheduler's `<aws.scheduler.scheduled-time>` placeholder, so the execution name can be deterministic
- * (`<schedule>-<time>`) and a double fire cannot start two runs.
+ * zone; the target input is the workflow's request (plan and type, or a retention policy's rules, as
+ * they are when the schedule is saved) plus the schedule id and the scheduled time (Scheduler's
+ * `<aws.scheduler.scheduled-time>` placeholder). A double fire of one occurrence cannot run twice at once:
+ * the second execution meets the first one's workflow lease (LockedError) and fails fast.
  */
 export class EventBridgeScheduleTriggers implements ScheduleTriggers {
   constructor(private readonly options: EventBridgeScheduleTriggersOptions) {}
 
-  async upsert(schedule: Schedule): Promise<void> {
+  async upsert(schedule: Schedule, policy?: RetentionPolicy): Promise<void> {
+    if (schedule.kind === 'retention' && policy === undefined) throw new ValidationError(`retention schedule ${schedule.name} needs its policy's rules`, 'retention_policy');
     const input = {
       Name: schedule.id,
       GroupName: this.options.groupName,
@@ -37,13 +40,12 @@ export class EventBridgeScheduleTriggers implements ScheduleTriggers {
       Target: {
         Arn: schedule.kind === 'retention' ? this.options.retentionStateMachineArn : this.options.backupStateMachineArn,
         RoleArn: this.options.roleArn,
+        // The execution input is the workflow's request (see src/workflows/workflow-jobs.ts).
         Input: JSON.stringify({
-          schedule_id: schedule.id,
-          kind: schedule.kind,
-          ...(schedule.plan ? { plan: schedule.plan } : {}),
-          ...(schedule.backup_type ? { backup_type: schedule.backup_type } : {}),
-          ...(schedule.retention_policy ? { retention_policy: schedule.retention_policy } : {}),
+          ...(schedule.kind === 'retention' ? { policy } : { plan: schedule.plan, type: schedule.backup_type ?? 'full' }),
+          schedule: schedule.id,
           occurrence: '<aws.scheduler.scheduled-time>',
+          requestedBy: `schedule:${schedule.name}`,
         }),
         RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
       },

@@ -46,6 +46,7 @@ export function scheduleRoutes(store: ScheduleStore, triggers?: ScheduleTriggers
         throw new NotFoundError('retention policy', schedule.retention_policy, { details: { field: 'retention_policy' } });
       }
     };
+    const policyOf = async (schedule: Schedule) => (schedule.retention_policy ? (await services.policies.getPolicy(schedule.retention_policy))?.policy : undefined);
     return [
       route({
         method: 'GET',
@@ -87,7 +88,7 @@ export function scheduleRoutes(store: ScheduleStore, triggers?: ScheduleTriggers
           await checkReferences(input);
           const schedule = newSchedule(input, services.clock.now());
           await store.createSchedule(schedule);
-          await triggers?.upsert(schedule);
+          await triggers?.upsert(schedule, await policyOf(schedule));
           audit.details = { id: schedule.id, cron_expression: schedule.cron_expression };
           return json(201, await body(schedule), { location: `/api/v1/backup/schedules/${schedule.id}` });
         },
@@ -109,7 +110,7 @@ export function scheduleRoutes(store: ScheduleStore, triggers?: ScheduleTriggers
           const updated = changedSchedule(existing, changes, services.clock.now());
           await checkReferences(updated);
           await store.replaceSchedule(updated);
-          await triggers?.upsert(updated);
+          await triggers?.upsert(updated, await policyOf(updated));
           audit.details = { changed: Object.keys(changes) };
           return json(200, await body(updated));
         },

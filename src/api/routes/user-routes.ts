@@ -11,7 +11,10 @@ const userChangeBody = z
   .strictObject({ email: z.string().min(3).max(254).optional(), role: z.enum(ROLES).optional(), password: z.string().min(1).max(1024).optional() })
   .refine((body) => Object.keys(body).length > 0, { message: 'give at least one of email, role, password', path: ['email'] });
 
+/** The local users' routes; only composed when the services have a user store (see apiRoutes). */
 export function userRoutes(services: ApiServices): Route[] {
+  const users = services.users;
+  if (users === undefined) return [];
   return [
     route({
       method: 'GET',
@@ -21,7 +24,7 @@ export function userRoutes(services: ApiServices): Route[] {
       access: needs('users.manage'),
       responses: { 200: 'the users (never their password hashes)' },
       async handle() {
-        return json(200, { items: (await listUsers(services.users)).map(userBody) });
+        return json(200, { items: (await listUsers(users)).map(userBody) });
       },
     }),
     route({
@@ -35,7 +38,7 @@ export function userRoutes(services: ApiServices): Route[] {
       responses: { 201: 'the user', 400: 'invalid email, role or weak password', 409: 'the email is taken' },
       async handle({ body, audit }) {
         audit.target = body.email.trim().toLowerCase();
-        const user = await createUser(services.users, services.clock, body);
+        const user = await createUser(users, services.clock, body);
         audit.details = { id: user.id, role: user.role };
         return json(201, userBody(user), { location: `/api/v1/users/${user.id}` });
       },
@@ -54,7 +57,7 @@ export function userRoutes(services: ApiServices): Route[] {
         audit.target = params.id;
         // Which fields changed, never their values (a password must not reach the trail).
         audit.details = { changed: Object.keys(body), ...(body.role ? { role: body.role } : {}) };
-        return json(200, userBody(await updateUser(services.users, services.clock, params.id, body)));
+        return json(200, userBody(await updateUser(users, services.clock, params.id, body)));
       },
     }),
     route({
@@ -68,7 +71,7 @@ export function userRoutes(services: ApiServices): Route[] {
       responses: { 204: 'deleted', 404: 'no such user', 409: 'the last admin cannot be deleted' },
       async handle({ params, audit }) {
         audit.target = params.id;
-        await deleteUser(services.users, params.id);
+        await deleteUser(users, params.id);
         return { status: 204 };
       },
     }),

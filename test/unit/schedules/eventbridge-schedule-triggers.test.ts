@@ -36,7 +36,7 @@ it('creates a missing schedule in the AWS cron form, in its time zone, targeting
     FlexibleTimeWindow: { Mode: 'OFF' },
     Target: { Arn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:backup', RoleArn: 'arn:aws:iam::111122223333:role/scheduler' },
   });
-  expect(JSON.parse(input.Target!.Input!)).toEqual({ schedule_id: '0123456789abcdef', kind: 'backup', plan: 'app', backup_type: 'database_only', occurrence: '<aws.scheduler.scheduled-time>' });
+  expect(JSON.parse(input.Target!.Input!)).toEqual({ plan: 'app', type: 'database_only', schedule: '0123456789abcdef', occurrence: '<aws.scheduler.scheduled-time>', requestedBy: 'schedule:Weekly Database Backup' });
 });
 
 it('updates an existing one (paused: disabled), targets retention schedules at the retention machine, and removes idempotently', async () => {
@@ -44,8 +44,12 @@ it('updates an existing one (paused: disabled), targets retention schedules at t
   await triggers().upsert({ ...schedule({ cron_expression: '0 2 * * *' }), enabled: false });
   expect(scheduler.commandCalls(UpdateScheduleCommand)[0]!.args[0].input).toMatchObject({ State: 'DISABLED', ScheduleExpression: 'cron(0 2 * * ? *)' });
   expect(scheduler.commandCalls(CreateScheduleCommand)).toHaveLength(0);
-  await triggers().upsert(newSchedule(parseScheduleInput({ name: 'cleanup', kind: 'retention', retention_policy: 'Standard', cron_expression: 'cron(0 4 * * ? *)' }), new Date(), 'fedcba9876543210'));
-  expect(scheduler.commandCalls(UpdateScheduleCommand)[1]!.args[0].input.Target?.Arn).toContain('stateMachine:retention');
+  const cleanup = newSchedule(parseScheduleInput({ name: 'cleanup', kind: 'retention', retention_policy: 'Standard', cron_expression: 'cron(0 4 * * ? *)' }), new Date(), 'fedcba9876543210');
+  await expect(triggers().upsert(cleanup)).rejects.toMatchObject({ name: 'ValidationError' });
+  await triggers().upsert(cleanup, { retention_days: 30, min_backups_to_keep: 3 });
+  const target = scheduler.commandCalls(UpdateScheduleCommand)[1]!.args[0].input.Target!;
+  expect(target.Arn).toContain('stateMachine:retention');
+  expect(JSON.parse(target.Input!).policy).toEqual({ retention_days: 30, min_backups_to_keep: 3 });
   scheduler.on(DeleteScheduleCommand).rejects(notFound());
   await expect(triggers().remove('0123456789abcdef')).resolves.toBeUndefined();
 });
