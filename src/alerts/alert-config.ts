@@ -4,6 +4,7 @@ import type { AlertChannel } from '../ports/alert-channel.js';
 import type { Clock } from '../ports/clock.js';
 import type { DeliveryRetryOptions } from './delivery-retry.js';
 import { EmailChannel } from './email-channel.js';
+import { SesEmailChannel } from './ses-email-channel.js';
 import { SlackChannel } from './slack-channel.js';
 import { WebhookChannel } from './webhook-channel.js';
 
@@ -27,7 +28,8 @@ const EMAIL = /^[^\s@,<>]+@[^\s@,<>]+$/;
  * - email: `BACKUP_ALERT_EMAIL_RECIPIENTS` (comma-separated), with `BACKUP_ALERT_SMTP_HOST` (required),
  *   `BACKUP_ALERT_SMTP_PORT` (default 587; 465 means implicit TLS), `BACKUP_ALERT_SMTP_USER`,
  *   `BACKUP_ALERT_SMTP_PASSWORD_ENV` (the name of the variable holding the password, so the password
- *   itself never sits in a config file) and `BACKUP_ALERT_SMTP_FROM`;
+ *   itself never sits in a config file) and `BACKUP_ALERT_SMTP_FROM`; or, in AWS, `BACKUP_ALERT_SES_FROM`
+ *   (a verified SES identity) instead of the SMTP settings;
  * - Slack: `SLACK_WEBHOOK_URL`;
  * - webhook: `BACKUP_ALERT_WEBHOOK_URL` with `BACKUP_ALERT_WEBHOOK_SECRET` (required, signs each body).
  * Throws a ValidationError naming the variable on a bad value; messages never quote URLs or secrets.
@@ -36,7 +38,13 @@ export function alertChannelsFromEnv(env: Env, tuning: AlertChannelTuning = {}):
   const channels: AlertChannel[] = [];
   const shared = { ...(tuning.retry ? { retry: tuning.retry } : {}), ...(tuning.timeoutMs === undefined ? {} : { timeoutMs: tuning.timeoutMs }) };
   const recipients = value(env, 'BACKUP_ALERT_EMAIL_RECIPIENTS');
-  if (recipients !== undefined) channels.push(new EmailChannel({ ...emailSettings(env, recipients), ...shared }));
+  const sesFrom = value(env, 'BACKUP_ALERT_SES_FROM');
+  if (recipients !== undefined && sesFrom !== undefined) {
+    // In AWS: SES with the function's role, from a verified identity; no SMTP settings needed.
+    if (!EMAIL.test(sesFrom)) throw new ValidationError(`BACKUP_ALERT_SES_FROM is not a valid address: ${JSON.stringify(sesFrom)}`, 'BACKUP_ALERT_SES_FROM');
+    const region = value(env, 'AWS_REGION');
+    channels.push(new SesEmailChannel({ from: sesFrom, recipients: recipientAddresses(recipients), ...(region ? { region } : {}), ...(tuning.retry ? { retry: tuning.retry } : {}) }));
+  } else if (recipients !== undefined) channels.push(new EmailChannel({ ...emailSettings(env, recipients), ...shared }));
   const slack = value(env, 'SLACK_WEBHOOK_URL');
   if (slack !== undefined) channels.push(new SlackChannel({ webhookUrl: httpUrl(slack, 'SLACK_WEBHOOK_URL'), ...shared }));
   const webhook = value(env, 'BACKUP_ALERT_WEBHOOK_URL');
@@ -51,12 +59,17 @@ export function alertChannelsFromEnv(env: Env, tuning: AlertChannelTuning = {}):
   return channels;
 }
 
-function emailSettings(env: Env, recipientList: string) {
+function recipientAddresses(recipientList: string): string[] {
   const recipients = recipientList.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   if (recipients.length === 0) throw new ValidationError('BACKUP_ALERT_EMAIL_RECIPIENTS must list at least one address', 'BACKUP_ALERT_EMAIL_RECIPIENTS');
   for (const recipient of recipients) {
     if (!EMAIL.test(recipient)) throw new ValidationError(`BACKUP_ALERT_EMAIL_RECIPIENTS holds an invalid address: ${JSON.stringify(recipient)}`, 'BACKUP_ALERT_EMAIL_RECIPIENTS');
   }
+  return recipients;
+}
+
+function emailSettings(env: Env, recipientList: string) {
+  const recipients = recipientAddresses(recipientList);
   const host = value(env, 'BACKUP_ALERT_SMTP_HOST');
   if (host === undefined) throw new ValidationError('BACKUP_ALERT_SMTP_HOST must be set when BACKUP_ALERT_EMAIL_RECIPIENTS is', 'BACKUP_ALERT_SMTP_HOST');
   const portText = value(env, 'BACKUP_ALERT_SMTP_PORT') ?? '587';

@@ -1,4 +1,4 @@
-import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
+import type { SESClient } from '@aws-sdk/client-ses';
 
 import type { Alert, AlertChannel } from '../ports/alert-channel.js';
 import { AlertDeliveryError } from './alert-delivery-error.js';
@@ -6,7 +6,9 @@ import { alertHeadline, alertText } from './alert-format.js';
 import { deliverWithRetry, type DeliveryRetryOptions } from './delivery-retry.js';
 
 export interface SesEmailChannelOptions {
-  client: SESClient;
+  /** Default: a client for `region` (the SDK's default region when absent), made on the first send. */
+  client?: SESClient;
+  region?: string;
   /** A verified SES identity. */
   from: string;
   recipients: string[];
@@ -22,10 +24,16 @@ const TRANSIENT = new Set(['Throttling', 'ThrottlingException', 'ServiceUnavaila
  */
 export class SesEmailChannel implements AlertChannel {
   readonly name = 'email';
+  private client: SESClient | undefined;
 
-  constructor(private readonly options: SesEmailChannelOptions) {}
+  constructor(private readonly options: SesEmailChannelOptions) {
+    this.client = options.client;
+  }
 
   async send(alert: Alert): Promise<void> {
+    // The SDK is loaded on the first send: every CLI command builds the channels, few send mail.
+    const { SESClient: Client, SendEmailCommand } = await import('@aws-sdk/client-ses');
+    const client = (this.client ??= new Client(this.options.region ? { region: this.options.region } : {}));
     const command = new SendEmailCommand({
       Source: this.options.from,
       Destination: { ToAddresses: this.options.recipients },
@@ -35,7 +43,7 @@ export class SesEmailChannel implements AlertChannel {
       this.name,
       async () => {
         try {
-          await this.options.client.send(command);
+          await client.send(command);
         } catch (error) {
           const name = (error as Error).name ?? 'unknown';
           const retryable = TRANSIENT.has(name) || (error as { $retryable?: unknown }).$retryable !== undefined;

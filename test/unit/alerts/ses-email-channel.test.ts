@@ -3,6 +3,7 @@ import { afterEach, expect, it } from '@jest/globals';
 import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 
+import { alertChannelsFromEnv } from '../../../src/alerts/alert-config.js';
 import { SesEmailChannel } from '../../../src/alerts/ses-email-channel.js';
 import type { Alert } from '../../../src/ports/alert-channel.js';
 
@@ -22,6 +23,15 @@ it('sends the alert as a plain-text email to every recipient', async () => {
   expect(input).toMatchObject({ Source: 'backups@example.com', Destination: { ToAddresses: ['ops@example.com', 'dba@example.com'] } });
   expect(input.Message?.Subject?.Data).toContain('Backup failed: plan app');
   expect(input.Message?.Body?.Text?.Data).toContain('source.unreachable');
+});
+
+it('is what BACKUP_ALERT_SES_FROM selects instead of SMTP', async () => {
+  ses.on(SendEmailCommand).resolves({ MessageId: 'm-3' });
+  const [channel] = alertChannelsFromEnv({ BACKUP_ALERT_EMAIL_RECIPIENTS: 'ops@example.com', BACKUP_ALERT_SES_FROM: 'backups@example.com', AWS_REGION: 'eu-west-1' });
+  expect(channel).toBeInstanceOf(SesEmailChannel);
+  await channel!.send(alert);
+  expect(ses.commandCalls(SendEmailCommand)[0]!.args[0].input.Source).toBe('backups@example.com');
+  expect(() => alertChannelsFromEnv({ BACKUP_ALERT_EMAIL_RECIPIENTS: 'ops@example.com', BACKUP_ALERT_SES_FROM: 'not an address' })).toThrow(/BACKUP_ALERT_SES_FROM/);
 });
 
 it('retries throttling, and gives up at once on a rejected message', async () => {
