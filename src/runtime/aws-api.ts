@@ -1,5 +1,5 @@
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 
@@ -11,8 +11,9 @@ import { scheduleRoutes } from '../api/routes/schedule-routes.js';
 import { healthReport } from '../app/health-report.js';
 import { CognitoAuthenticator } from '../auth/cognito-authenticator.js';
 import { CognitoLoginService } from '../auth/cognito-login.js';
-import { DynamoDbCatalog } from '../catalog/dynamodb-catalog.js';
-import { KeyAccessError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { DynamoDbAuditKey } from '../catalog/dynamodb-audit-key.js';
+import { DynamoDbCatalog, dynamoDbClient } from '../catalog/dynamodb-catalog.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { createBackupMetricsRegistry, METRICS_CONTENT_TYPE } from '../metrics/backup-metrics.js';
 import { systemClock } from '../ports/clock.js';
 import { EventBridgeScheduleTriggers } from '../schedules/eventbridge-schedule-triggers.js';
@@ -22,24 +23,15 @@ import { awsWorkflowRuntime } from './aws-runtime.js';
 import { awsStores } from './aws-stores.js';
 
 /** The variables the API Lambda reads (the CDK stack sets them); each missing one is named. */
-const REQUIRED = [
-  'CHRONO_CATALOG_TABLE',
-  'CHRONO_COGNITO_CLIENT_ID',
-  'CHRONO_AUDIT_KEY_CIPHERTEXT',
-  'CHRONO_BACKUP_STATE_MACHINE_ARN',
-  'CHRONO_RESTORE_STATE_MACHINE_ARN',
-  'CHRONO_VERIFY_STATE_MACHINE_ARN',
-  'CHRONO_RETENTION_STATE_MACHINE_ARN',
-  'CHRONO_SCHEDULE_GROUP',
-  'CHRONO_SCHEDULER_ROLE_ARN',
-] as const;
+const REQUIRED = ['CHRONO_CATALOG_TABLE', 'CHRONO_KMS_KEY_ID', 'CHRONO_COGNITO_CLIENT_ID', 'CHRONO_STATE_MACHINES', 'CHRONO_SCHEDULE_GROUP', 'CHRONO_SCHEDULER_ROLE_ARN'] as const;
+const MACHINES = ['backup', 'restore', 'verify', 'retention'] as const;
 
 /**
  * The API's composition root in AWS: the same application as the local server, over the DynamoDB
- * catalog and stores, Cognito for identity, Step Functions for long work, EventBridge Scheduler for
- * schedules and the repository in S3 (src/runtime/aws-runtime.ts). The audit key reaches the function
- * encrypted under the project KMS key (`CHRONO_AUDIT_KEY_CIPHERTEXT`, encryption context
- * `purpose=chrono-backup-audit`) and is decrypted once per cold start.
+ * catalog and stores, Cognito for identity, Step Functions for long work (`CHRONO_STATE_MACHINES`: JSON
+ * of the state machine ARNs by workflow, as the CDK stack sets it), EventBridge Scheduler for schedules
+ * and the repository in S3 (src/runtime/aws-runtime.ts). The audit key is a KMS data key kept encrypted in
+ * the catalog table (src/catalog/dynamodb-audit-key.ts), decrypted once per cold start.
  */
 export async function awsApiHandler(env: NodeJS.ProcessEnv = process.env): Promise<ApiHandler> {
   const missing = REQUIRED.find((name) => !env[name]);
@@ -48,9 +40,11 @@ export async function awsApiHandler(env: NodeJS.ProcessEnv = process.env): Promi
   const settings = { tableName: env.CHRONO_CATALOG_TABLE as string, ...(region ? { region } : {}) };
   const logger = jsonLogger('info');
   const clock = systemClock;
+  const machines = stateMachines(env.CHRONO_STATE_MACHINES as string);
   const catalog = new DynamoDbCatalog(settings);
-  const auditKey = await decryptAuditKey(new KMSClient(region ? { region } : {}), env.CHRONO_AUDIT_KEY_CIPHERTEXT as string);
-  const stores = awsStores({ ...settings, auditKey, clock, ...(env.CHRONO_AUDIT_ANCHOR_TABLE ? { anchorTableName: env.CHRONO_AUDIT_ANCHOR_TABLE } : {}) });
+  const tableClient = dynamoDbClient(settings);
+  const auditKey = await new DynamoDbAuditKey({ tableName: settings.tableName, client: tableClient }, new KMSClient(region ? { region } : {}), env.CHRONO_KMS_KEY_ID as string).load();
+  const stores = awsStores({ ...settings, client: tableClient, auditKey, clock, ...(env.CHRONO_AUDIT_ANCHOR_TABLE ? { anchorTableName: env.CHRONO_AUDIT_ANCHOR_TABLE } : {}) });
   const workflows = awsWorkflowRuntime(env);
   const withRepository: ApiServices['withRepository'] = async (storageBackendId, work) => {
     if (storageBackendId !== undefined) throw new NotFoundError('storage backend', String(storageBackendId), { details: { field: 'body.storage_backend_id' } });
@@ -72,7 +66,7 @@ export async function awsApiHandler(env: NodeJS.ProcessEnv = process.env): Promi
       client: new SFNClient(region ? { region } : {}),
       catalog,
       clock,
-      stateMachines: { backup: env.CHRONO_BACKUP_STATE_MACHINE_ARN as string, restore: env.CHRONO_RESTORE_STATE_MACHINE_ARN as string, verify: env.CHRONO_VERIFY_STATE_MACHINE_ARN as string },
+      stateMachines: { backup: machines.backup, restore: machines.restore, verify: machines.verify },
     }),
     withRepository,
     health: () => withRepository(undefined, (deps) => healthReport(deps, { schedules: stores.schedules })),
@@ -81,21 +75,23 @@ export async function awsApiHandler(env: NodeJS.ProcessEnv = process.env): Promi
   const triggers = new EventBridgeScheduleTriggers({
     client: new SchedulerClient(region ? { region } : {}),
     groupName: env.CHRONO_SCHEDULE_GROUP as string,
-    backupStateMachineArn: env.CHRONO_BACKUP_STATE_MACHINE_ARN as string,
-    retentionStateMachineArn: env.CHRONO_RETENTION_STATE_MACHINE_ARN as string,
+    backupStateMachineArn: machines.backup,
+    retentionStateMachineArn: machines.retention,
     roleArn: env.CHRONO_SCHEDULER_ROLE_ARN as string,
   });
   return createApiApp({ routes: apiRoutes(services, [scheduleRoutes(stores.schedules, triggers)]), authenticator: new CognitoAuthenticator(), audit: auditLogSink(stores.audit), logger });
 }
 
-/** The audit key, decrypted by KMS under its encryption context; never logged. */
-export async function decryptAuditKey(kms: KMSClient, ciphertextBase64: string): Promise<Buffer> {
+/** `{"backup": arn, …}` with every workflow the API starts; a missing or malformed one is named. */
+function stateMachines(json: string): Record<(typeof MACHINES)[number], string> {
+  let parsed: unknown;
   try {
-    const result = await kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(ciphertextBase64, 'base64'), EncryptionContext: { purpose: 'chrono-backup-audit' } }));
-    if (!result.Plaintext || result.Plaintext.length < 32) throw new KeyAccessError('unavailable', 'the audit key decrypted to fewer than 32 bytes');
-    return Buffer.from(result.Plaintext);
-  } catch (error) {
-    if (error instanceof KeyAccessError) throw error;
-    throw new KeyAccessError('unavailable', `the audit key could not be decrypted with KMS (${(error as Error).name})`, { cause: error });
+    parsed = JSON.parse(json);
+  } catch {
+    throw new ValidationError('CHRONO_STATE_MACHINES must be JSON: {"backup": "arn:…", …}', 'CHRONO_STATE_MACHINES');
   }
+  const value = (parsed ?? {}) as Record<string, unknown>;
+  const missing = MACHINES.find((name) => typeof value[name] !== 'string' || !String(value[name]).startsWith('arn:'));
+  if (missing) throw new ValidationError(`CHRONO_STATE_MACHINES lacks the ARN of the ${missing} state machine`, 'CHRONO_STATE_MACHINES');
+  return value as Record<(typeof MACHINES)[number], string>;
 }

@@ -170,6 +170,8 @@ describe('storage backends, retention and cleanup', () => {
     expect(tested.body).toMatchObject({ ok: true, sizeBytes: 1024 * 1024 });
     expect(tested.body.steps.map((step: { step: string; status: string }) => `${step.step}:${step.status}`)).toEqual(['write:ok', 'read:ok', 'list:ok', 'delete:ok']);
     expect((await server.request('DELETE', `/api/v1/backup/storage-backends/${created.body.id}`, { token: admin })).status).toBe(204);
+    expect((await server.request('DELETE', `/api/v1/backup/storage-backends/${created.body.id}`, { token: admin })).status).toBe(404);
+    expectFieldError(await server.request('DELETE', '/api/v1/backup/storage-backends/nas', { token: admin }), 400, 'path.id');
     expect((await server.request('POST', `/api/v1/backup/storage-backends/${created.body.id}/test`, { token: admin })).status).toBe(404);
   });
 
@@ -233,6 +235,10 @@ describe('health, statistics, users and the HTTP layer', () => {
     expect(demote.body.error.code).toBe('conflict.last_admin');
     expectFieldError(await server.request('PUT', `/api/v1/users/${created.body.id}`, { token: admin, body: {} }), 400, 'body.email');
     expect((await server.request('PUT', `/api/v1/users/${created.body.id}`, { token: admin, body: { password: 'a new long password' } })).status).toBe(200);
+    expectFieldError(await server.request('DELETE', '/api/v1/users/not-a-user-id', { token: admin }), 400, 'path.id');
+    expect((await server.request('DELETE', '/api/v1/users/user-0000000000000000', { token: admin })).status).toBe(404);
+    const lastAdmin = await server.request('DELETE', `/api/v1/users/${me.body.id}`, { token: admin });
+    expect([lastAdmin.status, lastAdmin.body.error.code]).toEqual([409, 'conflict.last_admin']);
     expect(await server.login('new.person@example.com', 'a new long password')).toEqual(expect.any(String));
   });
 

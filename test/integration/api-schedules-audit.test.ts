@@ -67,6 +67,7 @@ describe('schedules', () => {
     expect(paused.body).toMatchObject({ enabled: false, next_runs: [] });
     expect((await server.request('DELETE', `/api/v1/backup/schedules/${created.body.id}`, { token: admin })).status).toBe(204);
     expect((await server.request('DELETE', `/api/v1/backup/schedules/${created.body.id}`, { token: admin })).status).toBe(404);
+    expect((await server.request('DELETE', '/api/v1/backup/schedules/..%2F..', { token: admin })).status).toBe(400);
   });
 
   it('refuses bad schedules naming the field', async () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -29,6 +29,7 @@ const saved = { ...process.env };
 let dynamo: DynamoDbLocalHandle;
 let handle: (event: ApiGatewayProxyEvent) => Promise<ApiGatewayProxyResult>;
 let table: string;
+let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   dynamo = await startDynamoDbLocal();
@@ -36,29 +37,26 @@ beforeAll(async () => {
   await createCatalogTable(dynamo.client(), table);
   // The SDK's own variables point every DynamoDB client of the composition at DynamoDB Local.
   Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: dynamo.region, AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey });
-  kms.on(DecryptCommand, { EncryptionContext: { purpose: 'chrono-backup-audit' } }).resolves({ Plaintext: auditKey });
+  // KMS makes the audit key once; the table keeps its ciphertext, and later cold starts decrypt it.
+  kms.on(GenerateDataKeyCommand, { KeyId: 'alias/chrono', EncryptionContext: { purpose: 'chrono-backup-audit' } }).resolves({ Plaintext: auditKey, CiphertextBlob: Buffer.from('sealed audit key') });
+  kms.on(DecryptCommand, { CiphertextBlob: Buffer.from('sealed audit key'), EncryptionContext: { purpose: 'chrono-backup-audit' } }).resolves({ Plaintext: auditKey });
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
   scheduler.on(UpdateScheduleCommand).rejects(new ResourceNotFoundException({ Message: 'none', message: 'none', $metadata: {} }));
   scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn' });
   const catalog = new DynamoDbCatalog({ tableName: table, region: dynamo.region });
   await catalog.putPlan(validatePlan('shop', { files: { paths: ['/srv/shop'] } }));
   await catalog.close();
-  handle = apiGatewayHandler(
-    await awsApiHandler({
+  env = {
       ...process.env,
       CHRONO_CATALOG_TABLE: table,
       CHRONO_COGNITO_CLIENT_ID: 'client',
-      CHRONO_AUDIT_KEY_CIPHERTEXT: Buffer.from('sealed audit key').toString('base64'),
-      CHRONO_BACKUP_STATE_MACHINE_ARN: `${ARN}backup`,
-      CHRONO_RESTORE_STATE_MACHINE_ARN: `${ARN}restore`,
-      CHRONO_VERIFY_STATE_MACHINE_ARN: `${ARN}verify`,
-      CHRONO_RETENTION_STATE_MACHINE_ARN: `${ARN}retention`,
+      CHRONO_STATE_MACHINES: JSON.stringify({ backup: `${ARN}backup`, restore: `${ARN}restore`, verify: `${ARN}verify`, retention: `${ARN}retention`, replicate: `${ARN}replicate` }),
       CHRONO_SCHEDULE_GROUP: 'chrono-backup-test',
       CHRONO_SCHEDULER_ROLE_ARN: 'arn:aws:iam::111122223333:role/scheduler',
       CHRONO_REPOSITORY_BUCKET: 'backups',
       CHRONO_KMS_KEY_ID: 'alias/chrono',
-    }),
-  );
+  };
+  handle = apiGatewayHandler(await awsApiHandler(env));
 }, 60_000);
 
 afterAll(async () => {
@@ -96,8 +94,14 @@ it('starts a backup as a Step Functions execution and records the call in the Dy
   ]);
   const verified = JSON.parse((await handle(as(['auditor'], { path: '/api/v1/backup/audit/verify' }))).body) as { ok: boolean; entries: number };
   expect(verified).toMatchObject({ ok: true, entries: 2 });
-  // The same chain, read straight from the table with the same key, verifies too.
+  // The same chain, read straight from the table with the same key, verifies too; the table holds only
+  // the key's ciphertext, and a second cold start decrypts the same key instead of making another.
   await expect(awsStores({ tableName: table, region: dynamo.region, auditKey }).audit.verify()).resolves.toMatchObject({ ok: true, entries: 2 });
+  expect(kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(1);
+  const again = apiGatewayHandler(await awsApiHandler(env));
+  expect(JSON.parse((await again(as(['auditor'], { path: '/api/v1/backup/audit/verify' }))).body)).toMatchObject({ ok: true, entries: 2 });
+  expect(kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(1);
+  expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
 });
 
 it('stores a schedule in DynamoDB and creates its EventBridge Scheduler schedule', async () => {
