@@ -130,9 +130,10 @@ export async function runRestore(deps: AppDeps, input: RestoreInput): Promise<Re
 function requireTarget(snapshot: Snapshot, input: RestoreInput, directory: string | undefined): void {
   if (snapshot.source === 'postgres' && (input.postgres || directory)) return;
   if (snapshot.source === 'redis' && (input.redis?.target || input.redis?.dataDirectory || directory)) return;
-  if ((snapshot.source === 'files' || snapshot.source === 'config') && directory) return;
+  // A `physical` snapshot restores as its raw base.tar (`pitr-restore` restores it as a cluster).
+  if ((snapshot.source === 'files' || snapshot.source === 'config' || snapshot.source === 'physical') && directory) return;
   const option = snapshot.source === 'postgres' ? '--target-postgres URL (or --target DIR for the raw dump files)' : snapshot.source === 'redis' ? '--target-redis URL or --redis-data-dir DIR' : '--target DIR';
-  throw new ValidationError(`snapshot ${snapshot.id} (${snapshot.source}) needs a target: give ${option}`, snapshot.source === 'files' || snapshot.source === 'config' ? 'target' : `target-${snapshot.source}`);
+  throw new ValidationError(`snapshot ${snapshot.id} (${snapshot.source}) needs a target: give ${option}`, snapshot.source === 'files' || snapshot.source === 'config' || snapshot.source === 'physical' ? 'target' : `target-${snapshot.source}`);
 }
 
 /** Restores a database snapshot into its server; undefined when it goes to a directory as files instead. */

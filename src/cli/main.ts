@@ -31,6 +31,7 @@ import { registerScheduleCommands } from './commands/schedules.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerUserCommands } from './commands/users.js';
+import { registerPitrCommands } from './commands/pitr.js';
 
 export function buildProgram(): Command {
   const program = new Command('chrono-backup')
@@ -226,6 +227,7 @@ export function buildProgram(): Command {
   const storage = program.command('storage').description('storage backends');
   registerStorageTestCommand(storage);
   registerStorageBackendCommands(storage);
+  registerPitrCommands(program);
 
   return program;
 }

@@ -1,7 +1,7 @@
 import type { BackupType } from './backup-types.js';
 
 /** What kind of data a snapshot holds. */
-export const SOURCE_KINDS = ['files', 'config', 'postgres', 'redis'] as const;
+export const SOURCE_KINDS = ['files', 'config', 'postgres', 'redis', 'physical'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** Source-specific facts about a snapshot, shown in listings (never secrets). */
@@ -17,6 +17,25 @@ export interface SnapshotDetails {
   keys?: number;
   /** The plan the snapshot was taken for. */
   plan?: string;
+  /** A `physical` snapshot: a PostgreSQL base backup (pg_basebackup) for point-in-time recovery. */
+  physical?: PhysicalBackupDetails;
+}
+
+/** Where a base backup sits in its cluster's WAL: what point-in-time recovery needs to pick it. */
+export interface PhysicalBackupDetails {
+  /** The cluster's system identifier (decimal), which keys its WAL archive. */
+  systemIdentifier: string;
+  timeline: number;
+  /** WAL positions `X/Y`: recovery from this backup is consistent once it has replayed up to `stopLsn`. */
+  startLsn: string;
+  stopLsn: string;
+  /** Server clock when the backup started and after it ended (a restore target must be later than `stopTime`). */
+  startTime: string;
+  stopTime: string;
+  /** The next transaction id after the backup ended (decimal, with epoch). */
+  nextXid: string;
+  walSegmentSize: number;
+  serverMajor: number;
 }
 
 /** Byte and item counts of one backup run. */

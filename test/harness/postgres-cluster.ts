@@ -24,13 +24,20 @@ export interface PostgresClusterHandle {
   stop: () => Promise<void>;
 }
 
+export interface PostgresClusterOptions {
+  /** Extra initdb arguments, e.g. `--wal-segsize=1` (1 MiB WAL segments). */
+  initdbArgs?: string[];
+  /** Extra server settings, `name=value` (archive_mode=on, archive_command=…). */
+  settings?: string[];
+}
+
 /**
  * initdb + postgres on 127.0.0.1 and a free port, in a temporary directory, owned by the `postgres`
  * account when the tests run as root (PostgreSQL refuses to run as root). TCP logins use
  * scram-sha-256 so wrong passwords fail as they do in production; durability is off (fsync,
  * synchronous_commit) because the cluster is thrown away.
  */
-export async function startPostgresCluster(): Promise<PostgresClusterHandle> {
+export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresClusterHandle> {
   const root = await mkdtemp(join(tmpdir(), 'chrono-pg-'));
   const asRoot = userInfo().uid === 0;
   const password = `pw-${Math.random().toString(36).slice(2)}`;
@@ -44,10 +51,10 @@ export async function startPostgresCluster(): Promise<PostgresClusterHandle> {
   await chmod(root, 0o700);
   const data = join(root, 'data');
   const [initCommand, initPrefix] = prefix(join(BIN, 'initdb'));
-  await run(initCommand, [...initPrefix, '-D', data, '-U', 'postgres', '--pwfile', join(root, 'pwfile'), '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], { timeout: 60_000 });
+  await run(initCommand, [...initPrefix, '-D', data, '-U', 'postgres', '--pwfile', join(root, 'pwfile'), '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', ...(options.initdbArgs ?? [])], { timeout: 60_000 });
   const port = await freePort();
   const [serverCommand, serverPrefix] = prefix(join(BIN, 'postgres'));
-  const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${root}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=128MB', '-c', 'max_wal_size=2GB'];
+  const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${root}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=128MB', '-c', 'max_wal_size=2GB', ...(options.settings ?? []).flatMap((setting) => ['-c', setting])];
   const { handle } = await spawnUntilReady(serverCommand, [...serverPrefix, '-D', data, '-p', String(port), ...settings], (output) => (output.includes('ready to accept connections') ? true : undefined), { timeoutMs: 60_000 });
   const env = { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' };
   const psql = async (sql: string, database = 'postgres') => {

@@ -8,7 +8,7 @@ import type { PgTarget } from './pg-target.js';
 
 const run = promisify(execFile);
 
-export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
+export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql' | 'pg_basebackup';
 
 /** The client programs to use for one server, and their major version. */
 export interface PgTools {

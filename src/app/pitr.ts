@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConflictError, NotFoundError, SourceError, ValidationError } from '../domain/errors.js';
+import type { PhysicalBackupDetails, Snapshot } from '../domain/snapshot.js';
+import { BlobPool } from '../repository/blob-pool.js';
+import type { Repository } from '../repository/repository.js';
+import { exited, stderrTail } from '../sources/child-output.js';
+import { withPg } from '../sources/postgres/pg-client.js';
+import { describePgTarget, type PgTarget } from '../sources/postgres/pg-target.js';
+import { BASE_TAR, physicalSource } from '../pitr/basebackup-source.js';
+import { requireSystemIdentifier } from '../pitr/cluster-identity.js';
+import { computeRecoveryWindow, type RecoveryWindow } from '../pitr/recovery-window.js';
+import { writeRecoveryConfig, type RestoreCommand } from '../pitr/recovery-config.js';
+import { chooseBaseBackup, describeRecoveryTarget, recoverySettings, type RecoveryTarget } from '../pitr/recovery-target.js';
+import { serverBinDir, startAndAwaitRecovery, type RecoveryOutcome } from '../pitr/recovery-server.js';
+import { listArchivedClusters, WalArchive, type RestorePointRecord } from '../pitr/wal-archive.js';
+import { PREFETCH_DIRECTORY } from '../pitr/wal-spool.js';
+import { parseLsn, parseTimelineHistory, segmentFileName, segmentNumber, segmentOf, type TimelineSwitch } from '../pitr/wal-names.js';
+import { mapLimit } from '../util/concurrency.js';
+import type { AppDeps } from './deps.js';
+import { openOrCreate, withRepository } from './repository-session.js';
+import { runBackup, type BackupResult } from './run-backup.js';
+import { snapshotFiles } from './stream-snapshot.js';
+
+/** A `physical` snapshot with what point-in-time recovery needs to know about it. */
+export type BaseBackupSnapshot = Snapshot & { details: { physical: PhysicalBackupDetails } };
+
+/** `basebackup`: one `physical` snapshot of the server, through the usual backup run (lease, writer, catalog). */
+export async function takeBaseBackup(deps: AppDeps, target: PgTarget, options: { tags?: string[]; lockWaitMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<BackupResult> {
+  return runBackup(deps, {
+    type: 'full',
+    label: 'basebackup',
+    compression: 'zstd',
+    sources: [physicalSource(target, options.env ? { env: options.env } : {})],
+    ...(options.tags ? { tags: options.tags } : {}),
+    ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
+  });
+}
+
+/**
+ * `restore-point NAME`: pg_create_restore_point on the server, then (by default) pg_switch_wal so the
+ * segment holding it is archived now rather than when it fills up. The point is recorded in the
+ * archive, so a restore to it can pick the newest base backup that ends before it.
+ */
+export async function createRestorePoint(deps: AppDeps, target: PgTarget, name: string, options: { switchWal?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RestorePointRecord & { systemIdentifier: string }> {
+  if (name.length === 0 || Buffer.byteLength(name) > 63) throw new ValidationError('a restore point name has 1 to 63 bytes', 'name');
+  const repository = await openOrCreate(deps, false, { loadIndex: false });
+  const created = await withPg(target, target.database ?? 'postgres', options.env ?? process.env, async (client) => {
+    const row = (
+      await client.query<{ lsn: string; timeline: number; time: Date; system_identifier: string }>(
+        `SELECT pg_create_restore_point($1)::text AS lsn, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline, clock_timestamp() AS time,
+                (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier`,
+        [name],
+      )
+    ).rows[0]!;
+    if (options.switchWal !== false) await client.query('SELECT pg_switch_wal()');
+    return row;
+  }).catch((error: unknown) => {
+    if (error instanceof SourceError) throw error;
+    throw new SourceError('postgres.restore_point_failed', `restore point on ${describePgTarget(target)}: ${(error as Error).message}`, { cause: error });
+  });
+  const record: RestorePointRecord = { name, lsn: created.lsn, timeline: Number(created.timeline), time: created.time.toISOString() };
+  await new WalArchive(deps.storage, repository.keyring, created.system_identifier).saveRestorePoint(record);
+  return { ...record, systemIdentifier: created.system_identifier };
+}
+
+/** The base backups of the repository, oldest first; optionally of one cluster. */
+export async function listBaseBackups(repository: Repository, systemIdentifier?: string): Promise<BaseBackupSnapshot[]> {
+  return (await repository.listSnapshots()).filter(
+    (snapshot): snapshot is BaseBackupSnapshot => snapshot.source === 'physical' && snapshot.details?.physical !== undefined && (systemIdentifier === undefined || snapshot.details.physical.systemIdentifier === systemIdentifier),
+  );
+}
+
+/** `pitr-status`: the recoverability window of every cluster with base backups or archived WAL. */
+export async function recoveryWindows(deps: AppDeps, options: { systemIdentifier?: string } = {}): Promise<{ windows: RecoveryWindow[]; restorePoints: Record<string, RestorePointRecord[]> }> {
+  const repository = await openOrCreate(deps, false, { loadIndex: false });
+  const backups = await listBaseBackups(repository);
+  const clusters = options.systemIdentifier !== undefined
+    ? [requireSystemIdentifier(options.systemIdentifier)]
+    : [...new Set([...(await listArchivedClusters(deps.storage)), ...backups.map((b) => b.details.physical.systemIdentifier)])].sort();
+  const windows: RecoveryWindow[] = [];
+  const restorePoints: Record<string, RestorePointRecord[]> = {};
+  for (const cluster of clusters) {
+    const archive = new WalArchive(deps.storage, repository.keyring, cluster);
+    const files = await archive.list();
+    const histories = new Map<number, TimelineSwitch[]>();
+    for (const history of files.filter((f) => f.file.kind === 'history')) {
+      const content = await archive.fetch(history.file);
+      if (content) histories.set(history.file.timeline, parseTimelineHistory(content.toString('utf8')));
+    }
+    windows.push(computeRecoveryWindow(cluster, files, histories, backups.filter((b) => b.details.physical.systemIdentifier === cluster).map((b) => ({ id: b.id, physical: b.details.physical }))));
+    restorePoints[cluster] = await archive.listRestorePoints();
+  }
+  return { windows, restorePoints };
+}
+
+export interface PitrRestoreInput {
+  target: RecoveryTarget;
+  dataDirectory: string;
+  /** The cluster to restore; needed only when the repository holds base backups of several. */
+  systemIdentifier?: string;
+  /** Restore from this base backup instead of the one chosen for the target. */
+  baseBackup?: string;
+  /** restore_command for the restored server, given the cluster's system identifier (see pitr/recovery-config.ts). */
+  restoreCommand: (systemIdentifier: string) => RestoreCommand;
+  /** Start the server and wait until it has recovered to the target and promoted. */
+  start?: { serverOptions: string[]; timeoutMs: number; logFile?: string };
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface PitrRestoreResult {
+  baseBackup: string;
+  systemIdentifier: string;
+  target: string;
+  dataDirectory: string;
+  settings: Record<string, string>;
+  /** What the server's environment must still provide for restore_command. */
+  warnings: string[];
+  extractMs: number;
+  recovery?: RecoveryOutcome;
+}
+
+/**
+ * `pitr-restore`: picks the newest base backup that ends before the target, extracts it into an empty
+ * data directory, writes the recovery settings (restore_command → wal-fetch, recovery_target_*,
+ * promote) and recovery.signal, and with `start` starts the server and waits for the promotion.
+ * Without `start`, starting PostgreSQL on the directory does the same.
+ */
+export async function pitrRestore(deps: AppDeps, input: PitrRestoreInput): Promise<PitrRestoreResult> {
+  const dataDirectory = resolve(input.dataDirectory);
+  const existing = await readdir(dataDirectory).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  if (existing.length > 0) throw new ConflictError('target_not_empty', `data directory ${dataDirectory} is not empty; restore into a new or empty directory`, { details: { field: 'data-dir' } });
+  const env = input.env ?? process.env;
+  return withRepository(deps, { lock: 'shared', operation: 'restore' }, async (repository) => {
+    const backup = await pickBaseBackup(deps, repository, input);
+    const physical = backup.details.physical;
+    const started = Date.now();
+    await mkdir(dataDirectory, { recursive: true, mode: 0o700 });
+    deps.progress.phase(`restore ${backup.id}`, { bytes: backup.stats.totalBytes });
+    const restoreCommand = input.restoreCommand(physical.systemIdentifier);
+    const settings = { restore_command: restoreCommand.command, ...recoverySettings(input.target) };
+    try {
+      await extractBaseBackup(repository, backup, dataDirectory);
+      await writeRecoveryConfig(dataDirectory, settings, `chrono-backup pitr-restore ${new Date().toISOString()}: cluster ${physical.systemIdentifier} from base backup ${backup.id} to ${describeRecoveryTarget(input.target)}`);
+    } catch (error) {
+      // The directory was empty: leave it so rather than half a cluster someone might start.
+      for (const entry of await readdir(dataDirectory).catch(() => [])) await rm(join(dataDirectory, entry), { recursive: true, force: true });
+      throw error;
+    }
+    const extractMs = Date.now() - started;
+    const result: PitrRestoreResult = { baseBackup: backup.id, systemIdentifier: physical.systemIdentifier, target: describeRecoveryTarget(input.target), dataDirectory, settings, warnings: restoreCommand.warnings, extractMs };
+    if (input.start) {
+      deps.progress.phase('recover');
+      result.recovery = await startAndAwaitRecovery(dataDirectory, {
+        binDir: await serverBinDir(physical.serverMajor, env),
+        serverOptions: input.start.serverOptions,
+        logFile: input.start.logFile ?? resolve(dataDirectory, 'pitr-restore.log'),
+        timeoutMs: input.start.timeoutMs,
+        env,
+      });
+      // Recovery is over: nothing will ask for the segments fetched ahead any more.
+      await rm(join(dataDirectory, PREFETCH_DIRECTORY), { recursive: true, force: true });
+    }
+    deps.progress.done();
+    return result;
+  });
+}
+
+async function pickBaseBackup(deps: AppDeps, repository: Repository, input: PitrRestoreInput): Promise<BaseBackupSnapshot> {
+  const all = await listBaseBackups(repository, input.systemIdentifier !== undefined ? requireSystemIdentifier(input.systemIdentifier) : undefined);
+  if (input.baseBackup !== undefined) {
+    const named = all.find((backup) => backup.id === input.baseBackup);
+    if (!named) throw new NotFoundError('base backup', input.baseBackup);
+    return named;
+  }
+  const clusters = [...new Set(all.map((backup) => backup.details.physical.systemIdentifier))];
+  if (clusters.length > 1) throw new ValidationError(`the repository holds base backups of several clusters (${clusters.join(', ')}): give --system-id`, 'system-id');
+  let restorePointLsn: bigint | undefined;
+  if (input.target.kind === 'name' && clusters[0] !== undefined) {
+    const point = await new WalArchive(deps.storage, repository.keyring, clusters[0]).loadRestorePoint(input.target.name);
+    if (point) restorePointLsn = parseLsn(point.lsn);
+  }
+  return chooseBaseBackup(all.map((snapshot) => ({ id: snapshot.id, physical: snapshot.details.physical, snapshot })), input.target, restorePointLsn).snapshot;
+}
+
+/** Streams base.tar out of the repository into `tar -x` (blobs authenticated as they are read). */
+async function extractBaseBackup(repository: Repository, backup: Snapshot, dataDirectory: string): Promise<void> {
+  const pool = new BlobPool(repository.keyring, { compression: 'none', chunker: repository.config.chunker });
+  try {
+    const files = await snapshotFiles(repository, backup.tree, pool);
+    if (files.size(BASE_TAR) === undefined) throw new NotFoundError('file in snapshot', `${BASE_TAR} of ${backup.id}`);
+    // --no-same-owner: the files belong to whoever restores (PostgreSQL runs as the data directory's owner).
+    const tar = spawn('tar', ['-x', '-f', '-', '--no-same-owner', '-C', dataDirectory], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const stderr = stderrTail(tar);
+    const done = exited(tar);
+    done.catch(() => undefined);
+    try {
+      for await (const part of files.open(BASE_TAR)) {
+        if (!tar.stdin!.write(part)) await once(tar.stdin!, 'drain');
+      }
+      tar.stdin!.end();
+    } catch (error) {
+      tar.kill('SIGKILL');
+      throw error;
+    }
+    const status = await done;
+    if (status.code !== 0) throw new SourceError('postgres.extract_failed', `tar could not extract ${backup.id} into ${dataDirectory}: ${stderr() || `exit ${status.code ?? status.signal}`}`);
+  } finally {
+    await pool.close();
+  }
+}
+
+export interface WalPruneResult {
+  dryRun: boolean;
+  clusters: {
+    systemIdentifier: string;
+    /** The first segment kept: where the oldest base backup starts (absent: no base backup, nothing pruned). */
+    keptFrom?: string;
+    deleted: string[];
+    deletedBytes: number;
+    kept: number;
+  }[];
+}
+
+/**
+ * WAL retention: removes archived WAL older than the oldest base backup still in the repository, per
+ * cluster (segments, .partial and backup history files before the segment where that backup starts).
+ * Timeline history files stay: they are tiny and restores need them to follow timelines. A cluster
+ * without any base backup keeps all its WAL. Retention of base backups is the snapshots' policy
+ * (`forget`, `cleanup`); run this after it. Holds the exclusive lease, like `prune`, so no restore is
+ * reading the WAL it removes.
+ */
+export async function pruneWal(deps: AppDeps, options: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<WalPruneResult> {
+  return withRepository(deps, { lock: 'exclusive', operation: 'prune', lockWaitMs: options.lockWaitMs ?? 0 }, async (repository) => {
+    const backups = await listBaseBackups(repository);
+    const result: WalPruneResult = { dryRun: options.dryRun === true, clusters: [] };
+    for (const cluster of await listArchivedClusters(deps.storage)) {
+      const archive = new WalArchive(deps.storage, repository.keyring, cluster);
+      const files = await archive.list();
+      const oldest = backups.filter((b) => b.details.physical.systemIdentifier === cluster).sort((a, b) => compareLsn(a.details.physical.startLsn, b.details.physical.startLsn))[0];
+      if (!oldest) {
+        result.clusters.push({ systemIdentifier: cluster, deleted: [], deletedBytes: 0, kept: files.length });
+        continue;
+      }
+      const { walSegmentSize, startLsn, timeline } = oldest.details.physical;
+      const first = segmentOf(parseLsn(startLsn), walSegmentSize);
+      const old = files.filter((f) => f.file.segmentName !== undefined && segmentNumber(f.file.segmentName, walSegmentSize) < first);
+      if (!result.dryRun) await mapLimit(old, 8, (f) => archive.remove(f.file));
+      result.clusters.push({
+        systemIdentifier: cluster,
+        keptFrom: segmentFileName(timeline, first, walSegmentSize),
+        deleted: old.map((f) => f.file.name).sort(),
+        deletedBytes: old.reduce((sum, f) => sum + f.size, 0),
+        kept: files.length - old.length,
+      });
+    }
+    return result;
+  });
+}
+
+function compareLsn(a: string, b: string): number {
+  const [x, y] = [parseLsn(a), parseLsn(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
