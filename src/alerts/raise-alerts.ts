@@ -60,6 +60,7 @@ const HEALTH_ALERTS: Record<HealthCheck['name'], AlertType> = {
   storage: 'storage_issue',
   storage_quota: 'storage_issue',
   overdue_schedules: 'overdue_backup',
+  recovery_point: 'overdue_backup',
 };
 
 /** The condition key of a health check on a repository: the same for its alert and its recovery. */

@@ -4,6 +4,7 @@ import { selectRetention, type RetentionDecision, type RetentionPolicy } from '.
 import type { AppDeps } from './deps.js';
 import { forgetSnapshots } from './forget-snapshots.js';
 import { pruneRepository, type PruneResult } from './prune-repository.js';
+import { pruneWal } from './pitr.js';
 import { openOrCreate } from './repository-session.js';
 
 export interface CleanupInput {
@@ -20,6 +21,8 @@ export interface CleanupResult extends RetentionDecision {
   dryRun: boolean;
   /** The prune that followed the forget (confirmed runs only). */
   pruned?: PruneResult;
+  /** Archived WAL removed because no kept base backup needs it (confirmed runs only). */
+  walPruned?: { files: number; bytes: number };
 }
 
 /**
@@ -42,5 +45,9 @@ export async function cleanup(deps: AppDeps, input: CleanupInput): Promise<Clean
   if (!input.confirm) return { dryRun: true, ...decision };
   if (decision.remove.length > 0) await forgetSnapshots(deps, decision.remove.map((snapshot) => snapshot.id));
   const pruned = await pruneRepository(deps, { graceMs: input.pruneGraceMs ?? 60 * 60 * 1000 });
-  return { dryRun: false, ...decision, pruned };
+  // WAL retention follows the base backups the policy kept: archived WAL older than the oldest kept
+  // base backup is no use to any restore (and a cluster without base backups keeps all of its WAL).
+  const wal = await pruneWal(deps);
+  const walPruned = wal.clusters.reduce((total, cluster) => ({ files: total.files + cluster.deleted.length, bytes: total.bytes + cluster.deletedBytes }), { files: 0, bytes: 0 });
+  return { dryRun: false, ...decision, pruned, walPruned };
 }

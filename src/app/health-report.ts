@@ -1,5 +1,5 @@
 import { asBackupError } from '../domain/errors.js';
-import { DEFAULT_HEALTH_THRESHOLDS, lastSuccessAge, overall, performance, storageQuota, successRate, type HealthCheck, type HealthStatus, type HealthThresholds, type RunFacts } from '../domain/health.js';
+import { DEFAULT_HEALTH_THRESHOLDS, lastSuccessAge, overall, performance, recoveryPoint, storageQuota, successRate, type HealthCheck, type HealthStatus, type HealthThresholds, type RunFacts } from '../domain/health.js';
 import type { RunRecord } from '../ports/catalog.js';
 import type { ScheduleStore } from '../ports/schedule-store.js';
 import { DEFAULT_OVERDUE_LIMITS, overdueSchedules, type OverdueLimits } from '../domain/schedule-health.js';
@@ -7,6 +7,7 @@ import { scheduleFacts } from './scheduler.js';
 import type { AppDeps } from './deps.js';
 import { repositoryStats } from './repository-stats.js';
 import { testStorage } from './test-storage.js';
+import { recoveryWindows } from './pitr.js';
 
 export interface HealthInput {
   thresholds?: Partial<HealthThresholds>;
@@ -14,6 +15,8 @@ export interface HealthInput {
   quotaBytes?: number;
   /** A storage round trip slower than this (ms) warns (default 5 s). */
   slowStorageMs?: number;
+  /** With a recovery point objective (minutes), the `recovery_point` check of WAL archiving runs too. */
+  rpoMinutes?: number;
   /** With a schedule store, the `overdue_schedules` check runs too. */
   schedules?: ScheduleStore;
   overdue?: Partial<OverdueLimits>;
@@ -46,6 +49,7 @@ export async function healthReport(deps: AppDeps, input: HealthInput = {}): Prom
     await storageCheck(deps, input.slowStorageMs ?? 5000),
     await quotaCheck(deps, input.quotaBytes),
     ...(input.schedules ? [await overdueCheck(input.schedules, now, input.overdue)] : []),
+    ...(input.rpoMinutes !== undefined ? [await recoveryPointCheck(deps, now, input.rpoMinutes)] : []),
   ];
   return { status: overall(checks), time: now.toISOString(), checks };
 }
@@ -73,6 +77,14 @@ async function quotaCheck(deps: AppDeps, quotaBytes: number | undefined): Promis
     return storageQuota((await repositoryStats(deps)).storedBytes, quotaBytes);
   } catch (error) {
     return { name: 'storage_quota', status: 'fail', message: asBackupError(error).message, values: { quotaBytes: quotaBytes ?? null } };
+  }
+}
+
+async function recoveryPointCheck(deps: AppDeps, now: Date, rpoMinutes: number): Promise<HealthCheck> {
+  try {
+    return recoveryPoint((await recoveryWindows(deps)).windows, now, rpoMinutes);
+  } catch (error) {
+    return { name: 'recovery_point', status: 'fail', message: asBackupError(error).message, values: { rpoMinutes } };
   }
 }
 

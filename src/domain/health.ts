@@ -5,7 +5,7 @@
 export type HealthStatus = 'ok' | 'warn' | 'fail';
 
 export interface HealthCheck {
-  name: 'success_rate' | 'last_backup_age' | 'last_verified_age' | 'performance' | 'storage' | 'storage_quota' | 'overdue_schedules';
+  name: 'success_rate' | 'last_backup_age' | 'last_verified_age' | 'performance' | 'storage' | 'storage_quota' | 'overdue_schedules' | 'recovery_point';
   status: HealthStatus;
   message: string;
   values: Record<string, number | string | null>;
@@ -101,4 +101,19 @@ export function storageQuota(storedBytes: number, quotaBytes: number | undefined
 /** The worst of the statuses: the overall health. */
 export function overall(checks: readonly HealthCheck[]): HealthStatus {
   return checks.some((check) => check.status === 'fail') ? 'fail' : checks.some((check) => check.status === 'warn') ? 'warn' : 'ok';
+}
+
+/**
+ * Point-in-time recovery against the recovery point objective: for each PostgreSQL cluster archiving WAL,
+ * how far the end of its recoverability window lags behind now. Past the RPO warns, past twice it fails;
+ * a cluster with WAL but no restorable window (no usable base backup) fails.
+ */
+export function recoveryPoint(windows: readonly { systemIdentifier: string; latest?: string }[], now: Date, rpoMinutes: number): HealthCheck {
+  if (windows.length === 0) return { name: 'recovery_point', status: 'ok', message: 'no cluster archives WAL here', values: { clusters: 0, rpoMinutes } };
+  const lags = windows.map((window) => ({ cluster: window.systemIdentifier, minutes: window.latest ? (now.getTime() - Date.parse(window.latest)) / 60_000 : Number.POSITIVE_INFINITY }));
+  const worst = lags.reduce((a, b) => (b.minutes > a.minutes ? b : a));
+  const values = { clusters: windows.length, worstCluster: worst.cluster, lagMinutes: Number.isFinite(worst.minutes) ? Math.round(worst.minutes * 10) / 10 : null, rpoMinutes };
+  if (!Number.isFinite(worst.minutes)) return { name: 'recovery_point', status: 'fail', message: `cluster ${worst.cluster} has WAL but no restorable window (no usable base backup)`, values };
+  const status: HealthStatus = worst.minutes > 2 * rpoMinutes ? 'fail' : worst.minutes > rpoMinutes ? 'warn' : 'ok';
+  return { name: 'recovery_point', status, message: `the newest restorable moment of cluster ${worst.cluster} is ${values.lagMinutes} min old (RPO ${rpoMinutes} min)`, values };
 }

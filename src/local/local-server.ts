@@ -33,6 +33,7 @@ import { openLocalAuditLog } from '../runtime/local-audit.js';
 import { localRuntime } from '../runtime/local-runtime.js';
 import { localSettings } from '../runtime/local-settings.js';
 import { jsonLogger } from '../util/json-logger.js';
+import { rpoSetting } from '../runtime/health-settings.js';
 import { ensureFirstAdmin } from './first-admin.js';
 import { startHealthMonitor } from './health-monitor.js';
 import { dashboardAssets } from './dashboard-assets.js';
@@ -83,6 +84,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       announce(admin.generatedPassword ? `first run: created admin ${admin.email} with password ${admin.generatedPassword} (shown once; change it with PUT /api/v1/users/{id})` : `first run: created admin ${admin.email}`);
     }
     const alertState = catalog.sibling((db) => new SqliteAlertStateStore(db));
+    const rpoMinutes = rpoSetting(undefined, env);
     const jobs = new LocalJobRunner({ catalog, settings, clock, logger, env, alertState });
     const withRepository = async <T>(storageBackendId: number | undefined, work: (deps: AppDeps) => Promise<T>): Promise<T> => {
       const repository = storageBackendId === undefined ? settings.repository : `@${(await catalog.getStorageBackend(storageBackendId))?.name ?? String(storageBackendId)}`;
@@ -99,7 +101,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       jobs,
       login: new LocalLoginService(users, tokens, new LoginThrottle({ ...DEFAULT_LOGIN_THROTTLE, now: () => clock.now().getTime() })),
       withRepository,
-      health: () => withRepository(undefined, (deps) => healthReport(deps, { schedules })),
+      health: () => withRepository(undefined, (deps) => healthReport(deps, { schedules, ...(rpoMinutes !== undefined ? { rpoMinutes } : {}) })),
       metrics: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await metrics.metrics() }),
     };
     const schedules = catalog.sibling((db) => new SqliteScheduleStore(db));

@@ -35,6 +35,7 @@ const EXPECTED: Record<string, readonly string[] | 'public'> = {
   'GET /api/v1/backup/jobs/{job_id}': EVIDENCE,
   'POST /api/v1/backup/recovery': RUNNERS,
   'GET /api/v1/backup/recovery/history': EVIDENCE,
+  'GET /api/v1/backup/recovery/window': EVIDENCE,
   'GET /api/v1/backup/storage-backends': READERS,
   'POST /api/v1/backup/storage-backends': ADMIN,
   'DELETE /api/v1/backup/storage-backends/{id}': ADMIN,
@@ -107,6 +108,7 @@ const FIXTURES: Record<string, () => Promise<Call>> = {
     body: { recovery_type: 'files_only', backup_id: backupId, target_directory: join(scratch, `restore-${randomBytes(4).toString('hex')}`) },
   }),
   'GET /api/v1/backup/recovery/history': async () => ({ path: '/api/v1/backup/recovery/history' }),
+  'GET /api/v1/backup/recovery/window': async () => ({ path: '/api/v1/backup/recovery/window' }),
   'GET /api/v1/backup/storage-backends': async () => ({ path: '/api/v1/backup/storage-backends' }),
   'POST /api/v1/backup/storage-backends': async () => ({
     path: '/api/v1/backup/storage-backends',

@@ -21,6 +21,10 @@ import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
 import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
 import { CLI } from './cli-harness.js';
+import { startLocalServer } from '../../src/local/local-server.js';
+import type { Logger } from '../../src/ports/logger.js';
+
+const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const run = promisify(execFile);
 const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -327,6 +331,32 @@ describe('an archiver killed mid-push', () => {
       expect((await cli(['wal-fetch', '--system-id', committed.systemIdentifier!, name, back], { env: repoEnv })).code).toBe(0);
       expect((await readFile(back)).equals(bytes)).toBe(true);
     }
+  }, 60_000);
+});
+
+describe('recoverability window in the API and the health checks', () => {
+  it('serves the window at /api/v1/backup/recovery/window and checks it against the RPO', async () => {
+    const server = await startLocalServer({ env: { ...env, CHRONO_BACKUP_ADMIN_EMAIL: 'admin@example.com', CHRONO_BACKUP_ADMIN_PASSWORD: 'pitr admin password', CHRONO_BACKUP_SCHEDULER: 'off' }, port: 0, host: '127.0.0.1', logger: silentLogger, announce: () => undefined });
+    try {
+      const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@example.com', password: 'pitr admin password' }) });
+      const { access_token: token } = (await login.json()) as { access_token: string };
+      const response = await fetch(`${server.url}/api/v1/backup/recovery/window`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      const { clusters } = (await response.json()) as { clusters: { system_identifier: string; earliest: string; latest: string; gaps: unknown[]; restore_points: { name: string }[] }[] };
+      const cluster = clusters.find((entry) => entry.system_identifier === committed.systemIdentifier)!;
+      expect(cluster.earliest < committed.time!).toBe(true);
+      expect(cluster.latest > committed.time!).toBe(true);
+      expect(cluster.gaps).toEqual([]);
+      expect(cluster.restore_points.map((point) => point.name)).toContain('before-batch-4');
+    } finally {
+      await server.close(1000);
+    }
+    // archive_timeout=1 keeps the window's end within seconds of now: a 60 min RPO is met, a 1 s one is not.
+    const generous = await cli(['--json', 'health', '--rpo', '60m']);
+    const tight = await cli(['--json', 'health', '--rpo', '1s']);
+    const check = (output: string) => (JSON.parse(output) as { checks: { name: string; status: string; values: Record<string, unknown> }[] }).checks.find((c) => c.name === 'recovery_point')!;
+    expect(check(generous.stdout)).toMatchObject({ status: 'ok', values: { worstCluster: expect.any(String), rpoMinutes: 60 } });
+    expect(check(tight.stdout).status).not.toBe('ok');
   }, 60_000);
 });
 

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
+import { recoveryWindows } from '../../app/pitr.js';
 import type { SourceKind } from '../../domain/snapshot.js';
 import type { ApiServices } from '../api-services.js';
 import { json, needs, route, type Route } from '../route.js';
@@ -40,6 +41,8 @@ const recoveryBody = z
     path: ['target_directory'],
   });
 
+const windowQuery = z.strictObject({ storage_backend_id: queryInt(1, 2_147_483_647).optional() });
+
 const recoveryHistoryQuery = z.strictObject({ limit: queryInt(1, 200).default(50) });
 
 export function recoveryRoutes(services: ApiServices): Route[] {
@@ -72,6 +75,33 @@ export function recoveryRoutes(services: ApiServices): Route[] {
         });
         audit.details = { job: job.id, recovery_type: body.recovery_type, overwrite: body.overwrite };
         return json(202, jobBody(job), { location: `/api/v1/backup/jobs/${job.id}` });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/backup/recovery/window',
+      summary: 'Per PostgreSQL cluster archiving WAL: the earliest and latest restorable moment, and any gap',
+      tag: 'recovery',
+      access: needs('recovery.read'),
+      query: windowQuery,
+      responses: { 200: 'the recoverability windows and named restore points' },
+      async handle({ query }) {
+        const { windows, restorePoints } = await services.withRepository(query.storage_backend_id, (deps) => recoveryWindows(deps));
+        return json(200, {
+          clusters: windows.map((window) => ({
+            system_identifier: window.systemIdentifier,
+            earliest: window.earliest ?? null,
+            latest: window.latest ?? null,
+            latest_lsn: window.latestLsn ?? null,
+            timeline: window.timeline,
+            gaps: window.gaps,
+            timeline_switches: window.timelineSwitches,
+            base_backups: window.baseBackups,
+            segments: window.segments,
+            archived_bytes: window.archivedBytes,
+            restore_points: restorePoints[window.systemIdentifier] ?? [],
+          })),
+        });
       },
     }),
     route({

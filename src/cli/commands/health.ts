@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { healthReport } from '../../app/health-report.js';
 import { scheduleStoreOf } from '../../catalog/sqlite-schedule-store.js';
 import type { ScheduleStore } from '../../ports/schedule-store.js';
+import { rpoSetting } from '../../runtime/health-settings.js';
 import { ValidationError } from '../../domain/errors.js';
 import { print, withDeps } from '../command-support.js';
 import { healthAlerts, healthRecoveries, raiseAlerts } from '../../alerts/raise-alerts.js';
@@ -15,14 +16,17 @@ export function registerHealthCommand(program: Command): void {
     .command('health')
     .description('health checks: success rate, backup and verification age, performance, storage, quota, overdue schedules (exit 0 ok, 3 warn, 1 fail)')
     .option('--quota <bytes>', 'storage quota in bytes (default: $CHRONO_BACKUP_QUOTA_BYTES, none)')
+    .option('--rpo <duration>', 'recovery point objective of WAL archiving, e.g. 15m: the recovery_point check (default: $CHRONO_BACKUP_PITR_RPO, none)')
     .option('--max-backup-age <hours>', 'a last successful backup older than this warns', (value) => positive(value, 'max-backup-age'))
     .option('--max-verified-age <hours>', 'a last successful verification older than this warns', (value) => positive(value, 'max-verified-age'))
-    .action(async (opts: { quota?: string; maxBackupAge?: number; maxVerifiedAge?: number }, command: Command) => {
+    .action(async (opts: { quota?: string; rpo?: string; maxBackupAge?: number; maxVerifiedAge?: number }, command: Command) => {
+      const rpoMinutes = rpoSetting(opts.rpo, process.env);
       const quotaText = opts.quota ?? process.env.CHRONO_BACKUP_QUOTA_BYTES;
       const quotaBytes = quotaText === undefined ? undefined : positive(quotaText, opts.quota ? 'quota' : 'CHRONO_BACKUP_QUOTA_BYTES');
       return withDeps(command, false, async (deps, options) => {
         const report = await healthReport(deps, {
           ...(quotaBytes !== undefined ? { quotaBytes } : {}),
+          ...(rpoMinutes !== undefined ? { rpoMinutes } : {}),
           ...withSchedules(scheduleStoreOf(deps.catalog)),
           thresholds: { ...(opts.maxBackupAge ? { maxBackupAgeHours: opts.maxBackupAge } : {}), ...(opts.maxVerifiedAge ? { maxVerifiedAgeHours: opts.maxVerifiedAge } : {}) },
         });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_HEALTH_THRESHOLDS, lastSuccessAge, overall, performance, storageQuota, successRate, type RunFacts } from '../../../src/domain/health.js';
+import { DEFAULT_HEALTH_THRESHOLDS, lastSuccessAge, overall, performance, recoveryPoint, storageQuota, successRate, type RunFacts } from '../../../src/domain/health.js';
 
 const now = new Date('2026-11-28T12:00:00Z');
 const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000).toISOString();
@@ -74,5 +74,16 @@ describe('storage quota and overall status', () => {
     expect(overall([check('ok'), check('warn')])).toBe('warn');
     expect(overall([check('warn'), check('fail')])).toBe('fail');
     expect(overall([check('ok')])).toBe('ok');
+  });
+});
+
+describe('recovery_point', () => {
+  const now = new Date('2026-01-01T12:00:00Z');
+  it('is ok within the RPO, warns past it, fails past twice it or without a restorable window', () => {
+    expect(recoveryPoint([], now, 15).status).toBe('ok');
+    expect(recoveryPoint([{ systemIdentifier: 'a', latest: '2026-01-01T11:50:00Z' }], now, 15)).toMatchObject({ status: 'ok', values: { lagMinutes: 10 } });
+    expect(recoveryPoint([{ systemIdentifier: 'a', latest: '2026-01-01T11:50:00Z' }, { systemIdentifier: 'b', latest: '2026-01-01T11:40:00Z' }], now, 15)).toMatchObject({ status: 'warn', values: { worstCluster: 'b', lagMinutes: 20 } });
+    expect(recoveryPoint([{ systemIdentifier: 'a', latest: '2026-01-01T11:00:00Z' }], now, 15).status).toBe('fail');
+    expect(recoveryPoint([{ systemIdentifier: 'a' }], now, 15)).toMatchObject({ status: 'fail', values: { lagMinutes: null } });
   });
 });
