@@ -24,6 +24,18 @@ afterAll(async () => {
   await cleanupAll();
 });
 
+/** Runs `health` while the repository's folder is a file (the storage check fails), then puts it back. */
+async function healthWithBrokenStorage(): Promise<void> {
+  await rename(home.repo, `${home.repo}.away`);
+  await writeFile(home.repo, 'not a directory');
+  try {
+    expectExit(await home.run(['health', '--json']), EXIT.failure);
+  } finally {
+    await rm(home.repo);
+    await rename(`${home.repo}.away`, home.repo);
+  }
+}
+
 const alerts = () => receiver.received.map((request) => (request.json as { alert: Alert }).alert);
 
 describe('alerts from commands', () => {
@@ -39,14 +51,7 @@ describe('alerts from commands', () => {
 
   it('health raises an alert for each check that is not ok', async () => {
     await home.backup([home.path('data')]);
-    await rename(home.repo, `${home.repo}.away`);
-    await writeFile(home.repo, 'not a directory');
-    try {
-      expectExit(await home.run(['health', '--json']), EXIT.failure);
-    } finally {
-      await rm(home.repo);
-      await rename(`${home.repo}.away`, home.repo);
-    }
+    await healthWithBrokenStorage();
     const types = alerts().map((alert) => alert.type);
     expect(types).toEqual(expect.arrayContaining(['storage_issue', 'verification_failed']));
     expect(alerts().find((alert) => alert.type === 'storage_issue')!.key).toContain('health:storage:');
@@ -56,14 +61,7 @@ describe('alerts from commands', () => {
     const storageAlerts = () => alerts().filter((alert) => alert.key.startsWith('health:storage:'));
     const firing = storageAlerts().length;
     // The previous test left the storage check firing; the same failure again within the hour is throttled.
-    await rename(home.repo, `${home.repo}.away`);
-    await writeFile(home.repo, 'not a directory');
-    try {
-      expectExit(await home.run(['health', '--json']), EXIT.failure);
-    } finally {
-      await rm(home.repo);
-      await rename(`${home.repo}.away`, home.repo);
-    }
+    await healthWithBrokenStorage();
     expect(storageAlerts()).toHaveLength(firing);
     // Storage is back: the next run sends the recovery, once.
     await home.run(['health', '--json']);

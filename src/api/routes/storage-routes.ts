@@ -67,8 +67,7 @@ export function storageRoutes(services: ApiServices): Route[] {
       audit: 'storage_backend.delete',
       responses: { 204: 'forgotten', 404: 'no such backend' },
       async handle({ params, audit }) {
-        const backend = await services.catalog.getStorageBackend(params.id);
-        if (backend === undefined) throw new NotFoundError('storage backend', String(params.id));
+        const backend = await backendById(services, params.id);
         audit.target = backend.name;
         await services.catalog.deleteStorageBackend(backend.name);
         return { status: 204 };
@@ -84,8 +83,7 @@ export function storageRoutes(services: ApiServices): Route[] {
       audit: 'storage_backend.test',
       responses: { 200: 'the steps and their latency (ok false when one failed)', 404: 'no such backend' },
       async handle({ params, audit }) {
-        const backend = await services.catalog.getStorageBackend(params.id);
-        if (backend === undefined) throw new NotFoundError('storage backend', String(params.id));
+        const backend = await backendById(services, params.id);
         audit.target = backend.name;
         // A backend that cannot even be opened (unknown host, missing credentials) is a failed test, not an error.
         const result = await services
@@ -96,4 +94,10 @@ export function storageRoutes(services: ApiServices): Route[] {
       },
     }),
   ];
+}
+
+async function backendById(services: ApiServices, id: number): Promise<StorageBackendRecord> {
+  const backend = await services.catalog.getStorageBackend(id);
+  if (backend === undefined) throw new NotFoundError('storage backend', String(id));
+  return backend;
 }
