@@ -8,7 +8,7 @@ import { awsApiHandler } from '../src/runtime/aws-api.js';
 let app: Promise<(event: ApiGatewayProxyEvent) => Promise<ApiGatewayProxyResult>> | undefined;
 
 export async function handler(event: ApiGatewayProxyEvent): Promise<ApiGatewayProxyResult> {
-  app ??= awsApiHandler(process.env).then(apiGatewayHandler);
+  app ??= awsApiHandler(process.env).then((handle) => apiGatewayHandler(handle, process.env.CHRONO_DASHBOARD_ORIGIN ? { allowedOrigin: process.env.CHRONO_DASHBOARD_ORIGIN } : {}));
   try {
     return await (await app)(event);
   } catch (error) {

@@ -52,8 +52,10 @@ export interface Authenticator {
  *
  * Contract: resolves a token for correct credentials; rejects with `AuthenticationError`
  * `auth.invalid_credentials` for a wrong email or password (the same error for both, so accounts cannot
- * be discovered) and with `auth.too_many_attempts` (details.retryAfterSeconds) when throttled.
+ * be discovered), with `auth.too_many_attempts` (details.retryAfterSeconds) when throttled, and with
+ * `auth.mfa_required` when the account needs a one-time code that was not given (or was wrong).
  */
 export interface LoginService {
-  login(email: string, password: string, sourceAddress: string): Promise<{ token: string; expiresAt: string; user: Principal }>;
+  /** `mfaCode`: the one-time code of an account with a second factor (Cognito); local users have none. */
+  login(email: string, password: string, sourceAddress: string, mfaCode?: string): Promise<{ token: string; expiresAt: string; user: Principal }>;
 }

@@ -29,10 +29,13 @@ export interface ApiGatewayProxyResult {
  * server. Claims come only from the authorizer's part of the event (API Gateway verified the token);
  * binary bodies (PDF exports) go back base64-encoded, as API Gateway expects.
  */
-export function apiGatewayHandler(handler: ApiHandler): (event: ApiGatewayProxyEvent) => Promise<ApiGatewayProxyResult> {
+export function apiGatewayHandler(handler: ApiHandler, options: { allowedOrigin?: string } = {}): (event: ApiGatewayProxyEvent) => Promise<ApiGatewayProxyResult> {
+  // The dashboard is served from CloudFront, another origin than the API: its calls need this header on
+  // every response (API Gateway answers the preflight itself).
+  const cors: Record<string, string> = options.allowedOrigin ? { 'access-control-allow-origin': options.allowedOrigin, vary: 'Origin' } : {};
   return async (event) => {
     const response = await handler(toApiRequest(event));
-    const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...response.headers };
+    const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...cors, ...response.headers };
     if (response.body === undefined) return { statusCode: response.status, headers, body: '', isBase64Encoded: false };
     if (Buffer.isBuffer(response.body)) {
       const textual = /^(application\/json|text\/)/.test(headers['content-type'] ?? '');

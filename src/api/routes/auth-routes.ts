@@ -6,6 +6,8 @@ import { AUTHENTICATED, json, PUBLIC, route, type Route } from '../route.js';
 const loginBody = z.strictObject({
   email: z.string().min(3).max(254),
   password: z.string().min(1).max(1024),
+  /** The one-time code of an account with a second factor (Cognito, in AWS). */
+  mfa_code: z.string().regex(/^\d{6}$/, 'must be the 6-digit code of the authenticator app').optional(),
 });
 
 export function authRoutes(services: ApiServices): Route[] {
@@ -21,7 +23,7 @@ export function authRoutes(services: ApiServices): Route[] {
       responses: { 200: 'a bearer token', 401: 'wrong email or password', 429: 'too many failed attempts' },
       async handle({ body, request, audit }) {
         audit.target = body.email.trim().toLowerCase();
-        const session = await services.login.login(body.email, body.password, request.sourceAddress);
+        const session = await services.login.login(body.email, body.password, request.sourceAddress, body.mfa_code);
         return json(200, {
           access_token: session.token,
           token_type: 'bearer',

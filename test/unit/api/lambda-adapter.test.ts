@@ -4,7 +4,7 @@
  * InitiateAuth (mocked with aws-sdk-client-mock: Cognito cannot run here).
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { CognitoIdentityProviderClient, InitiateAuthCommand, RespondToAuthChallengeCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { createApiApp } from '../../../src/api/api-app.js';
@@ -26,7 +26,7 @@ function idToken(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', kid: 'k' })}.${part(claims)}.signature`;
 }
 
-function app(events: AuditEvent[]) {
+function app(events: AuditEvent[], options: { allowedOrigin?: string } = {}) {
   const services = { login: new CognitoLoginService(new CognitoIdentityProviderClient({ region: 'eu-west-1' }), 'client-id', () => new Date('2026-01-01T00:00:00Z')) } as unknown as ApiServices;
   const pdf = route({
     method: 'GET',
@@ -38,7 +38,7 @@ function app(events: AuditEvent[]) {
     handle: async () => ({ status: 200, headers: { 'content-type': 'application/pdf' }, body: Buffer.from([0x25, 0x50, 0x44, 0x46, 0xff]) }),
   });
   const echo = route({ method: 'GET', path: '/api/v1/echo', summary: 'query echo', tag: 'test', access: needs('backups.read'), responses: { 200: 'echo' }, handle: async ({ request }) => json(200, { limit: request.query.getAll('limit') }) });
-  return apiGatewayHandler(createApiApp({ routes: [...authRoutes(services), pdf, echo], authenticator: new CognitoAuthenticator(), audit: { record: async (event) => void events.push(event) } }));
+  return apiGatewayHandler(createApiApp({ routes: [...authRoutes(services), pdf, echo], authenticator: new CognitoAuthenticator(), audit: { record: async (event) => void events.push(event) } }), options);
 }
 
 const event = (overrides: Partial<ApiGatewayProxyEvent>): ApiGatewayProxyEvent => ({ httpMethod: 'GET', path: '/api/v1/auth/me', headers: {}, requestContext: { identity: { sourceIp: '203.0.113.7' } }, ...overrides });
@@ -58,6 +58,13 @@ describe('API Gateway adapter', () => {
     expect((await handler(event(claims(['staff'])))).statusCode).toBe(401);
   });
 
+  it('allows the dashboard origin on every response, errors included', async () => {
+    const handler = app([], { allowedOrigin: 'https://d111.cloudfront.net' });
+    for (const response of [await handler(event(claims(['viewer']))), await handler(event({}))]) {
+      expect(response.headers).toMatchObject({ 'access-control-allow-origin': 'https://d111.cloudfront.net', vary: 'Origin' });
+    }
+  });
+
   it('enforces roles and returns binary bodies base64-encoded', async () => {
     const handler = app([]);
     expect((await handler(event({ path: '/api/v1/report', ...claims(['viewer']) }))).statusCode).toBe(403);
@@ -65,6 +72,7 @@ describe('API Gateway adapter', () => {
     expect(pdf).toMatchObject({ statusCode: 200, isBase64Encoded: true });
     expect(Buffer.from(pdf.body, 'base64')).toEqual(Buffer.from([0x25, 0x50, 0x44, 0x46, 0xff]));
     const repeated = await handler(event({ path: '/api/v1/echo', multiValueQueryStringParameters: { limit: ['5'] }, ...claims(['viewer']) }));
+    expect(repeated.headers['access-control-allow-origin']).toBeUndefined();
     expect(JSON.parse(repeated.body)).toEqual({ limit: ['5'] });
   });
 
@@ -89,5 +97,22 @@ describe('API Gateway adapter', () => {
       ['auth.login', 'denied', '203.0.113.7'],
     ]);
     expect(JSON.stringify(events)).not.toContain('right password');
+  });
+
+  it('asks an account with a second factor for its code, and answers Cognito\'s challenge with it', async () => {
+    const handler = app([]);
+    cognito.on(InitiateAuthCommand).resolves({ ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: 'session-1' });
+    cognito.on(RespondToAuthChallengeCommand, { ChallengeResponses: { USERNAME: 'ops@example.com', SOFTWARE_TOKEN_MFA_CODE: '123456' } }).resolves({ AuthenticationResult: { IdToken: idToken({ sub: 'abc-123', email: 'ops@example.com', 'cognito:groups': ['viewer'] }), ExpiresIn: 600 } });
+    cognito.on(RespondToAuthChallengeCommand, { ChallengeResponses: { USERNAME: 'ops@example.com', SOFTWARE_TOKEN_MFA_CODE: '000000' } }).rejects(Object.assign(new Error('Invalid code'), { name: 'CodeMismatchException' }));
+    const post = (body: unknown) => handler(event({ httpMethod: 'POST', path: '/api/v1/auth/login', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+    const first = await post({ email: 'ops@example.com', password: 'right password' });
+    expect([first.statusCode, JSON.parse(first.body).error.code]).toEqual([401, 'auth.mfa_required']);
+    const ok = await post({ email: 'ops@example.com', password: 'right password', mfa_code: '123456' });
+    expect(JSON.parse(ok.body)).toMatchObject({ user: { role: 'viewer' }, expires_at: '2026-01-01T00:10:00.000Z' });
+    expect(cognito.commandCalls(RespondToAuthChallengeCommand)[0]!.args[0].input).toMatchObject({ ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: 'session-1', ClientId: 'client-id' });
+    const wrong = await post({ email: 'ops@example.com', password: 'right password', mfa_code: '000000' });
+    expect([wrong.statusCode, JSON.parse(wrong.body).error.code]).toEqual([401, 'auth.invalid_credentials']);
+    const malformed = await post({ email: 'ops@example.com', password: 'right password', mfa_code: '12ab' });
+    expect(JSON.parse(malformed.body).error.fields).toEqual([{ field: 'body.mfa_code', message: 'must be the 6-digit code of the authenticator app' }]);
   });
 });
