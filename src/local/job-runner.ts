@@ -150,11 +150,8 @@ export class LocalJobRunner implements JobService {
     return { finished: running.length - interrupted, interrupted };
   }
 
-  private async repositoryFor(storageBackendId: number | undefined, planRepository?: string): Promise<string> {
-    if (storageBackendId === undefined) return planRepository ?? this.options.settings.repository;
-    const backend = await this.options.catalog.getStorageBackend(storageBackendId);
-    if (backend === undefined) throw new NotFoundError('storage backend', String(storageBackendId), { details: { field: 'storage_backend_id' } });
-    return `@${backend.name}`;
+  private repositoryFor(storageBackendId: number | undefined, planRepository?: string): Promise<string> {
+    return repositoryLocation(this.options.catalog, storageBackendId, planRepository ?? this.options.settings.repository);
   }
 
   private launch(kind: JobKind, requestedBy: string, repository: string, mayCreate: boolean, work: (deps: AppDeps) => Promise<Record<string, unknown>>): Job {
@@ -185,6 +182,19 @@ export class LocalJobRunner implements JobService {
     const finished = [...this.jobs.values()].filter((entry) => isFinal(entry.job));
     for (const entry of finished.slice(0, Math.max(0, finished.length - keep))) this.jobs.delete(entry.job.id);
   }
+}
+
+/**
+ * The repository a request works on: the named storage backend's (`@name`) when an id is given, else
+ * `fallback` (a plan's repository, or the server's default).
+ *
+ * @throws NotFoundError naming `storage_backend_id` for an unknown backend.
+ */
+export async function repositoryLocation(catalog: Catalog, storageBackendId: number | undefined, fallback: string): Promise<string> {
+  if (storageBackendId === undefined) return fallback;
+  const backend = await catalog.getStorageBackend(storageBackendId);
+  if (backend === undefined) throw new NotFoundError('storage backend', String(storageBackendId), { details: { field: 'storage_backend_id' } });
+  return `@${backend.name}`;
 }
 
 function isFinal(job: Job): boolean {

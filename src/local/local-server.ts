@@ -28,7 +28,7 @@ import { createBackupMetricsRegistry, METRICS_CONTENT_TYPE } from '../metrics/ba
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { silentProgress } from '../ports/progress.js';
-import { loadAuditKey } from '../runtime/audit-key.js';
+import { loadSecretKeyFile } from '../runtime/secret-key-file.js';
 import { openLocalAuditLog } from '../runtime/local-audit.js';
 import { localRuntime } from '../runtime/local-runtime.js';
 import { localSettings } from '../runtime/local-settings.js';
@@ -38,7 +38,7 @@ import { ensureFirstAdmin } from './first-admin.js';
 import { startHealthMonitor } from './health-monitor.js';
 import { dashboardAssets } from './dashboard-assets.js';
 import { createHttpServer } from './http-adapter.js';
-import { LocalJobRunner } from './job-runner.js';
+import { LocalJobRunner, repositoryLocation } from './job-runner.js';
 
 export interface LocalServerOptions {
   env: NodeJS.ProcessEnv;
@@ -77,7 +77,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const policies = catalog.sibling((db) => new SqliteRetentionPolicyStore(db));
     const auditLog = await openLocalAuditLog(catalog, settings, { env, clock });
     const ttlSeconds = Math.round(parseDuration(env.CHRONO_BACKUP_TOKEN_TTL || '1h', 'CHRONO_BACKUP_TOKEN_TTL') / 1000);
-    const tokens = new TokenIssuer(await loadAuditKey(join(settings.home, 'api-token.key'), true), ttlSeconds, () => clock.now());
+    const tokens = new TokenIssuer(await loadSecretKeyFile(join(settings.home, 'api-token.key'), true, 'API token key'), ttlSeconds, () => clock.now());
     const admin = await ensureFirstAdmin(users, clock, env);
     if (admin) {
       const announce = options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -87,7 +87,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const rpoMinutes = rpoSetting(undefined, env);
     const jobs = new LocalJobRunner({ catalog, settings, clock, logger, env, alertState });
     const withRepository = async <T>(storageBackendId: number | undefined, work: (deps: AppDeps) => Promise<T>): Promise<T> => {
-      const repository = storageBackendId === undefined ? settings.repository : `@${(await catalog.getStorageBackend(storageBackendId))?.name ?? String(storageBackendId)}`;
+      const repository = await repositoryLocation(catalog, storageBackendId, settings.repository);
       const deps = await localRuntime({ ...settings, repository }, { progress: silentProgress, mayCreate: false, catalog, env });
       return work({ ...deps, clock });
     };

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConflictError, KeyAccessError } from '../domain/errors.js';
-import { KeyFileKeyProvider } from '../keys/local-key-provider.js';
+import { loadSecretKeyFile } from './secret-key-file.js';
 import type { LocalSettings } from './local-settings.js';
 
 /**
@@ -23,33 +20,7 @@ export function auditPaths(settings: Pick<LocalSettings, 'home'>, env: NodeJS.Pr
   };
 }
 
-const KEY_TEXT = /^([0-9a-f]{64})\r?\n?$/i;
-
-/**
- * Reads the audit key (32 bytes, stored as 64 hex characters and a newline: the format of a repository
- * key file, so it is created by the same code, atomically, 0600, never replacing a file). With
- * `mayCreate`, a missing key is created first; two processes racing to create it both end up with the
- * one that won.
- *
- * @throws KeyAccessError `key.unavailable` when the file is missing (and may not be created), unreadable
- *   or not a key.
- */
-export async function loadAuditKey(path: string, mayCreate: boolean): Promise<Buffer> {
-  if (mayCreate && !existsSync(path)) {
-    try {
-      await KeyFileKeyProvider.create(path);
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error; // another process created it: read theirs
-    }
-  }
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new KeyAccessError('unavailable', `audit key ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}`, { details: { path } });
-  }
-  const match = KEY_TEXT.exec(text);
-  if (!match) throw new KeyAccessError('unavailable', `audit key ${path} is not a valid key file (expected 64 hexadecimal characters)`, { details: { path } });
-  return Buffer.from(match[1] as string, 'hex');
+/** The audit key (see {@link loadSecretKeyFile}); `mayCreate` only while no history exists. */
+export function loadAuditKey(path: string, mayCreate: boolean): Promise<Buffer> {
+  return loadSecretKeyFile(path, mayCreate, 'audit key');
 }
