@@ -16,7 +16,7 @@ export interface StepFunctionsJobServiceOptions {
 
 /**
  * The API's long work in AWS: each job is a Step Functions execution whose name is the job id and the
- * catalog run id (`api-<random>`), started with the input the workflows' *prepare* step parses
+ * catalog run id (`api-<workflow>-<random>`), started with the input the workflows' *prepare* step parses
  * (src/workflows/workflow-jobs.ts). A job's state is its run record once *prepare* has written it, and the
  * execution's status before that (queued) or when it failed before recording anything.
  */
@@ -52,21 +52,20 @@ export class StepFunctionsJobService implements JobService {
   async getJob(id: string): Promise<Job | undefined> {
     const run = await this.options.catalog.getRun(id);
     if (run) return jobOfRun(run);
-    // Not recorded yet (queued), or failed before prepare recorded it: the execution tells which.
-    for (const kind of ['backup', 'restore', 'verify'] as const) {
-      const arn = executionArn(this.options.stateMachines[kind], id);
-      try {
-        const execution = await this.options.client.send(new DescribeExecutionCommand({ executionArn: arn }));
-        const requestedBy = parseRequester(execution.input);
-        const createdAt = (execution.startDate ?? this.options.clock.now()).toISOString();
-        if (execution.status === 'RUNNING') return { id, kind, status: 'queued', createdAt, requestedBy };
-        return { id, kind, status: execution.status === 'SUCCEEDED' ? 'succeeded' : 'failed', createdAt, requestedBy, ...(execution.stopDate ? { finishedAt: execution.stopDate.toISOString() } : {}), ...(execution.status === 'SUCCEEDED' ? {} : { error: { code: execution.error ?? 'workflow.failed', message: execution.cause ?? `the execution ended ${execution.status}` } }) };
-      } catch (error) {
-        if ((error as Error).name === 'ExecutionDoesNotExist') continue;
-        throw new StorageError('workflow_unavailable', `Step Functions could not be asked about job ${id} (${(error as Error).name})`, { retryable: true, cause: error });
-      }
+    // Not recorded yet (queued), or failed before prepare recorded it: the execution tells which. The
+    // job id names its workflow, so one state machine is asked.
+    const kind = kindOfJobId(id);
+    if (kind === undefined) return undefined;
+    try {
+      const execution = await this.options.client.send(new DescribeExecutionCommand({ executionArn: executionArn(this.options.stateMachines[kind], id) }));
+      const requestedBy = parseRequester(execution.input);
+      const createdAt = (execution.startDate ?? this.options.clock.now()).toISOString();
+      if (execution.status === 'RUNNING') return { id, kind, status: 'queued', createdAt, requestedBy };
+      return { id, kind, status: execution.status === 'SUCCEEDED' ? 'succeeded' : 'failed', createdAt, requestedBy, ...(execution.stopDate ? { finishedAt: execution.stopDate.toISOString() } : {}), ...(execution.status === 'SUCCEEDED' ? {} : { error: { code: execution.error ?? 'workflow.failed', message: execution.cause ?? `the execution ended ${execution.status}` } }) };
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw new StorageError('workflow_unavailable', `Step Functions could not be asked about job ${id} (${(error as Error).name})`, { retryable: true, cause: error });
     }
-    return undefined;
   }
 
   /** The newest runs the workflows recorded (the catalog is the history; executions are not listed). */
@@ -80,7 +79,7 @@ export class StepFunctionsJobService implements JobService {
   }
 
   private async start(kind: JobKind, requestedBy: string, request: Record<string, unknown>): Promise<Job> {
-    const id = `api-${randomId(8)}`;
+    const id = `api-${kind}-${randomId(8)}`;
     try {
       // The execution input is the request itself (the ASL hands `$` to prepare as the request, and the
       // execution name as the run id); `requestedBy` rides along for the job's own report.
@@ -91,6 +90,12 @@ export class StepFunctionsJobService implements JobService {
     }
     return { id, kind, status: 'queued', createdAt: this.options.clock.now().toISOString(), requestedBy };
   }
+}
+
+/** The workflow a job id names (`api-verify-…` → verify); undefined for ids this service never made. */
+function kindOfJobId(id: string): JobKind | undefined {
+  const kind = /^api-(backup|restore|verify)-[0-9a-f]{16}$/.exec(id)?.[1];
+  return kind as JobKind | undefined;
 }
 
 function jobOfRun(run: RunRecord): Job {

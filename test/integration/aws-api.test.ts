@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
 
@@ -83,6 +83,10 @@ it('starts a backup as a Step Functions execution and records the call in the Dy
   const call = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
   expect(call).toMatchObject({ stateMachineArn: `${ARN}backup`, name: job.job_id });
   expect(JSON.parse(call.input!)).toEqual({ plan: 'shop', type: 'full', requestedBy: 'operator@example.com' });
+  // The job can be polled at its URL while Step Functions runs it (nothing recorded yet: queued).
+  sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', startDate: new Date(), input: call.input });
+  const polled = await handle(as(['viewer'], { path: job.poll_url }));
+  expect([polled.statusCode, JSON.parse(polled.body).status]).toEqual([200, 'queued']);
   const refused = await handle(as(['viewer'], { httpMethod: 'POST', path: '/api/v1/backup/manual', body: '{}' }));
   expect(refused.statusCode).toBe(403);
 

@@ -29,7 +29,8 @@ const historyQuery = z.strictObject({
 });
 
 const backupParams = z.strictObject({ backup_id: backupIdSchema });
-const jobParams = z.strictObject({ job_id: z.string().regex(/^job-[0-9a-f]{16}$/, 'must be a job id') });
+// Local jobs are `job-<hex>`, Step Functions jobs `api-<workflow>-<hex>` (their execution names).
+const jobParams = z.strictObject({ job_id: z.string().regex(/^[a-z]+(-[a-z]+)?-[0-9a-f]{16}$/, 'must be a job id') });
 const verifyBody = z.strictObject({
   level: z.enum(VERIFY_LEVELS).default('read'),
   storage_backend_id: storageBackendIdSchema.optional(),

@@ -22,7 +22,7 @@ afterEach(async () => {
 it('starts the backup workflow with the job id as execution name and the input prepare parses', async () => {
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
   const job = await service().startBackup({ plan: 'shop', type: 'database_only', verify: true, requestedBy: 'ops@example.com' });
-  expect(job).toMatchObject({ id: expect.stringMatching(/^api-[0-9a-f]{16}$/), kind: 'backup', status: 'queued' });
+  expect(job).toMatchObject({ id: expect.stringMatching(/^api-backup-[0-9a-f]{16}$/), kind: 'backup', status: 'queued' });
   const input = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
   expect(input).toMatchObject({ stateMachineArn: machines.backup, name: job.id });
   expect(JSON.parse(input.input!)).toEqual({ plan: 'shop', type: 'database_only', requestedBy: 'ops@example.com' });
@@ -32,12 +32,15 @@ it('reports a job from its execution until the run is recorded, then from the ru
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn' });
   const job = await service().startVerify({ backupId: 'full_20260101_000000', level: 'read', requestedBy: 'ops@example.com' });
   sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('no such execution'), { name: 'ExecutionDoesNotExist' }));
+  // Only the verify machine is asked: the job id names its workflow.
   sfn.on(DescribeExecutionCommand, { executionArn: `arn:aws:states:eu-west-1:111122223333:execution:verify:${job.id}` }).resolves({ status: 'RUNNING', startDate: new Date('2026-01-01T00:00:01Z'), input: JSON.stringify({ requestedBy: 'ops@example.com' }) });
   await expect(service().getJob(job.id)).resolves.toMatchObject({ status: 'queued', kind: 'verify', requestedBy: 'ops@example.com' });
   await catalog.startRun({ id: job.id, kind: 'verify', repository: 'r', status: 'running', startedAt: '2026-01-01T00:00:02.000Z' });
   await catalog.finishRun(job.id, { status: 'failed', finishedAt: '2026-01-01T00:01:00.000Z', error: { code: 'integrity.blob_damaged', message: 'a pack is damaged' } });
   await expect(service().getJob(job.id)).resolves.toMatchObject({ status: 'failed', runId: job.id, error: { code: 'integrity.blob_damaged' } });
-  await expect(service().getJob('api-0000000000000000')).resolves.toBeUndefined();
+  expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(1);
+  await expect(service().getJob('api-verify-0000000000000000')).resolves.toBeUndefined();
+  await expect(service().getJob('job-0000000000000000')).resolves.toBeUndefined();
 });
 
 it('refuses what the AWS workflows cannot do, naming the field, and reports Step Functions outages as retryable', async () => {
