@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
 
 import { call } from '../api.js';
-import { ErrorBanner, Field, Loading, Notice, PageTitle, Section, SelectField, StatusBadge, TableWrap } from '../components/ui.js';
+import { ErrorBanner, Field, Loading, Notice, PageTitle, Section, SelectField, StatusBadge } from '../components/ui.js';
+import { AuditTable } from '../components/audit-table.js';
 import { AUDIT_EXPORT_FORMATS } from '../enums.js';
-import { actorName, localInputToIso, time } from '../format.js';
+import { actorName, localInputToIso } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
 import type { AuditEntry, Page } from '../types.js';
 
@@ -114,34 +115,7 @@ export function AuditPage() {
         {entries.loading && !entries.data && <Loading what="audit entries" />}
         {entries.data && shown.length === 0 && <p class="muted">No entries.</p>}
         {shown.length > 0 && (
-          <TableWrap label="Audit entries">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Result</th>
-                <th scope="col">Source</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((entry) => (
-                <tr>
-                  <td>{entry.seq}</td>
-                  <td>{time(entry.time)}</td>
-                  <td>{actorName(entry.actor)}</td>
-                  <td>{entry.action}</td>
-                  <td>{entry.target ?? '—'}</td>
-                  <td>
-                    <StatusBadge status={entry.result} />
-                  </td>
-                  <td>{entry.source}</td>
-                </tr>
-              ))}
-            </tbody>
-          </TableWrap>
+          <AuditTable entries={shown} label="Audit entries" />
         )}
         <nav class="pager" aria-label="Audit pages">
           <button type="button" class="secondary" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>

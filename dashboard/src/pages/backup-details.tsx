@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
 
 import { call } from '../api.js';
+import { AuditTable } from '../components/audit-table.js';
 import { JobProgress, type Job } from '../components/job-progress.js';
 import { ErrorBanner, Figures, Loading, PageTitle, Section, SelectField, StatusBadge, TableWrap } from '../components/ui.js';
 import { VERIFY_LEVELS } from '../enums.js';
-import { actorName, bytes, duration, ratio, time } from '../format.js';
+import { bytes, duration, ratio, time } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href, onLinkClick } from '../router.js';
 import { useCan } from '../session-context.js';
@@ -186,30 +187,7 @@ export function BackupDetailsPage({ backupId }: { backupId: string }) {
               <ErrorBanner message={audit.error} />
               {audit.data && audit.data.length === 0 && <p class="muted">No audit entries name this backup.</p>}
               {audit.data && audit.data.length > 0 && (
-                <TableWrap label="Audit entries of this backup">
-                  <thead>
-                    <tr>
-                      <th scope="col">#</th>
-                      <th scope="col">Time</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Result</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {audit.data.map((entry) => (
-                      <tr>
-                        <td>{entry.seq}</td>
-                        <td>{time(entry.time)}</td>
-                        <td>{actorName(entry.actor)}</td>
-                        <td>{entry.action}</td>
-                        <td>
-                          <StatusBadge status={entry.result} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </TableWrap>
+                <AuditTable entries={audit.data} label="Audit entries of this backup" brief />
               )}
             </Section>
           )}
