@@ -5,7 +5,7 @@
  * error format and the limits of the HTTP layer.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,7 @@ import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js';
 import { validatePlan } from '../../src/domain/plan.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, ApiTestServer } from '../helpers/api-server.js';
 import { assertTreesEqual } from '../helpers/compare-trees.js';
+import { PROJECT_ROOT } from './cli-harness.js';
 import { writeRandomFile } from '../helpers/fixture-tree.js';
 
 let server: ApiTestServer;
@@ -272,6 +273,10 @@ describe('health, statistics, users and the HTTP layer', () => {
     const manual = document.paths['/api/v1/backup/manual'].post;
     expect(manual.requestBody.content['application/json'].schema.properties.backup_type.enum).toContain('database_only');
     expect(manual['x-permission']).toBe('backups.run');
+    // docs/API.md names every documented route.
+    const reference = await readFile(join(PROJECT_ROOT, 'docs', 'API.md'), 'utf8');
+    const routes = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) => Object.keys(operations).map((method) => `\`${method.toUpperCase()} ${path}\``));
+    expect(routes.filter((route) => !reference.includes(route))).toEqual([]);
     expect(document.paths['/api/v1/backup/history'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'status', 'plan']));
   });
 
