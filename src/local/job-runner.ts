@@ -95,7 +95,7 @@ export class LocalJobRunner implements JobService {
       const result = await runRestore(deps, input);
       const summary = { snapshots: result.snapshots, sources: result.sources, files: result.files, bytes: result.bytes };
       if (!request.validate) return summary;
-      const validation = await validateRestoredCounts(deps, result);
+      const validation = await validateRestoredCounts(deps, result, { partial: (request.include ?? []).length > 0 });
       return { ...summary, validation };
     });
   }
