@@ -41,8 +41,9 @@ export async function awsApiHandler(env: NodeJS.ProcessEnv = process.env): Promi
   const logger = jsonLogger('info');
   const clock = systemClock;
   const machines = stateMachines(env.CHRONO_STATE_MACHINES as string);
-  const catalog = new DynamoDbCatalog(settings);
+  // One DynamoDB client (and connection pool) for the catalog and the stores on its table.
   const tableClient = dynamoDbClient(settings);
+  const catalog = new DynamoDbCatalog({ ...settings, client: tableClient });
   const auditKey = await new DynamoDbAuditKey({ tableName: settings.tableName, client: tableClient }, new KMSClient(region ? { region } : {}), env.CHRONO_KMS_KEY_ID as string).load();
   const stores = awsStores({ ...settings, client: tableClient, auditKey, clock, ...(env.CHRONO_AUDIT_ANCHOR_TABLE ? { anchorTableName: env.CHRONO_AUDIT_ANCHOR_TABLE } : {}) });
   const workflows = awsWorkflowRuntime(env);
