@@ -3,7 +3,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { repositoryStats } from '../../app/repository-stats.js';
 import { randomId } from '../../domain/ids.js';
-import { createBackupMetricsRegistry } from '../../metrics/backup-metrics.js';
 import { withDeps } from '../command-support.js';
 
 /**
@@ -20,6 +19,8 @@ export function registerMetricsCommand(program: Command): void {
     .action(async (opts: { output?: string; repositoryStats?: boolean }, command: Command) =>
       withDeps(command, false, async (deps) => {
         const measured = opts.repositoryStats ? { stats: await repositoryStats(deps), measuredAt: deps.clock.now() } : undefined;
+        // prom-client is loaded by this command only (about 70 ms), not at every CLI start.
+        const { createBackupMetricsRegistry } = await import('../../metrics/backup-metrics.js');
         const registry = createBackupMetricsRegistry({ catalog: deps.catalog, ...(measured ? { repositoryStats: () => Promise.resolve(measured) } : {}) });
         const text = withoutEmptyFamilies(await registry.metrics());
         if (opts.output) await writeAtomically(resolve(opts.output), text);
