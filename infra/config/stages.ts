@@ -48,6 +48,12 @@ export interface StageConfig {
   };
   /** The database the worker backs up: its password secret and the security group that guards it. */
   readonly database?: { readonly secretArn: string; readonly securityGroupId?: string; readonly port: number };
+  /**
+   * Managed databases the restore workflow may have RDS restore to a point in time: the source RDS
+   * instances and Aurora clusters, and the prefix every new instance or cluster must carry — the state
+   * machine's role may create nothing else. Absent: no RDS permission at all.
+   */
+  readonly managedRestore?: { readonly instances: readonly string[]; readonly clusters: readonly string[]; readonly targetPrefix: string };
 }
 
 const BASE = {
@@ -102,7 +108,13 @@ export const CONTEXT_OVERRIDES = {
   databaseSecretArn: 'Secrets Manager secret whose `password` field becomes PGPASSWORD in the worker',
   databaseSecurityGroupId: 'security group of the database: the worker is allowed in on databasePort',
   databasePort: 'database port (default 5432)',
+  rdsInstances: 'comma-separated RDS instance identifiers the restore workflow may restore to a point in time',
+  rdsClusters: 'comma-separated Aurora cluster identifiers the restore workflow may restore to a point in time',
+  rdsTargetPrefix: 'prefix of the instances and clusters such restores create (default chrono-restore-)',
 } as const;
+
+/** Default prefix of what a managed point-in-time restore creates. */
+export const DEFAULT_RDS_TARGET_PREFIX = 'chrono-restore-';
 
 export type ContextOverrides = Partial<Record<keyof typeof CONTEXT_OVERRIDES, string>>;
 
@@ -151,6 +163,11 @@ function applyOverrides(base: StageConfig, overrides: ContextOverrides): StageCo
     config = { ...config, database: { secretArn: overrides.databaseSecretArn, port, ...(overrides.databaseSecurityGroupId ? { securityGroupId: overrides.databaseSecurityGroupId } : {}) } };
   } else if (overrides.databaseSecurityGroupId !== undefined || overrides.databasePort !== undefined) {
     throw new ValidationError('context databaseSecurityGroupId/databasePort: only valid together with -c databaseSecretArn=…', 'databaseSecretArn');
+  }
+  if (overrides.rdsInstances !== undefined || overrides.rdsClusters !== undefined) {
+    config = { ...config, managedRestore: { instances: list(overrides.rdsInstances), clusters: list(overrides.rdsClusters), targetPrefix: overrides.rdsTargetPrefix ?? DEFAULT_RDS_TARGET_PREFIX } };
+  } else if (overrides.rdsTargetPrefix !== undefined) {
+    throw new ValidationError('context rdsTargetPrefix: only valid together with -c rdsInstances=… or -c rdsClusters=…', 'rdsInstances');
   }
   return config;
 }
@@ -216,6 +233,21 @@ export function validateStageConfig(config: StageConfig): void {
     if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(config.database.secretArn)) fail('database.secretArn', 'must be a Secrets Manager secret ARN');
     if (config.database.securityGroupId !== undefined && !/^sg-[0-9a-f]{8,17}$/.test(config.database.securityGroupId)) fail('database.securityGroupId', 'must be a security group id (sg-…)');
     integer('database.port', config.database.port, 1, 65535);
+  }
+  if (config.managedRestore) {
+    const { instances, clusters, targetPrefix } = config.managedRestore;
+    if (instances.length + clusters.length === 0) fail('managedRestore', 'names no RDS instance or Aurora cluster');
+    const identifier = /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}$/;
+    instances.forEach((id, index) => {
+      if (!identifier.test(id) || id.endsWith('-')) fail(`managedRestore.instances[${index}]`, `must be an RDS instance identifier, got ${JSON.stringify(id)}`);
+    });
+    clusters.forEach((id, index) => {
+      if (!identifier.test(id) || id.endsWith('-')) fail(`managedRestore.clusters[${index}]`, `must be an Aurora cluster identifier, got ${JSON.stringify(id)}`);
+    });
+    // Short enough to leave room for a name; a prefix is what scopes the role's create permissions.
+    if (!/^[A-Za-z][A-Za-z0-9-]{2,39}$/.test(targetPrefix) || targetPrefix.includes('--')) fail('managedRestore.targetPrefix', `must be 3-40 letters, digits or hyphens starting with a letter, got ${JSON.stringify(targetPrefix)}`);
+    const sources = [...instances, ...clusters].find((id) => id.toLowerCase().startsWith(targetPrefix.toLowerCase()));
+    if (sources !== undefined) fail('managedRestore.targetPrefix', `must not match a source (${sources}): the workflow may only create under it`);
   }
 }
 

@@ -16,6 +16,7 @@ import { acknowledgeTracing, acknowledgeWildcardResource } from './acknowledgeme
 import type { ChronoFunction } from './workflow-functions.js';
 import { encryptedLogGroup, type LogSettings } from './log-groups.js';
 import type { WorkerTask } from './worker-task.js';
+import type { StageConfig } from '../config/stages.js';
 
 export interface StateMachinesProps {
   readonly repositoryRoot: string;
@@ -24,6 +25,8 @@ export interface StateMachinesProps {
   readonly worker: WorkerTask;
   readonly workerSubnetIds: readonly string[];
   readonly logs: LogSettings;
+  /** RDS instances and Aurora clusters the restore workflow may restore to a point in time (none: no RDS permission). */
+  readonly managedRestore?: StageConfig['managedRestore'];
 }
 
 /**
@@ -57,6 +60,7 @@ export class StateMachines extends Construct {
     const invoked = (Object.keys(LAMBDA_FUNCTIONS) as FunctionKey[]).filter((key) => used.includes(key));
     machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invoked.map((key) => props.functions[key].function.functionArn) }));
     if (used.includes('WorkerTaskDefinitionArn')) this.allowWorker(machine, props.worker);
+    if (name === 'restore' && props.managedRestore) this.allowManagedRestore(machine, props.managedRestore);
     acknowledgeTracing(machine.role, ', nor do the CloudWatch Logs delivery actions of Step Functions logging');
     return machine;
   }
@@ -85,6 +89,35 @@ export class StateMachines extends Construct {
       `arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${stack.getLogicalId(cluster.node.defaultChild as CfnElement)}>/*`,
       'Task ids are assigned at run time; StopTask/DescribeTasks are limited to tasks of the worker cluster.',
     );
+  }
+  /**
+   * The AWS SDK Tasks of a managed restore (statemachines/restore.asl.json): restore the named sources,
+   * into new instances and clusters under the target prefix only, create a restored cluster's first
+   * instance, tag what is created, and watch its status. Restoring also touches the subnet, option and
+   * parameter groups the new instance gets; those are named at restore time, hence their wildcards.
+   */
+  private allowManagedRestore(machine: sfn.StateMachine, managed: NonNullable<StageConfig['managedRestore']>): void {
+    const stack = Stack.of(this);
+    const rds = (resource: string, resourceName: string) => stack.formatArn({ service: 'rds', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const newInstances = rds('db', `${managed.targetPrefix}*`);
+    const newClusters = rds('cluster', `${managed.targetPrefix}*`);
+    const groups = [rds('subgrp', '*'), rds('og', '*'), rds('pg', '*')];
+    const add = (actions: string[], resources: string[]) => machine.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    if (managed.instances.length > 0) {
+      add(['rds:RestoreDBInstanceToPointInTime'], [...managed.instances.map((id) => rds('db', id)), newInstances, ...groups]);
+    }
+    if (managed.clusters.length > 0) {
+      add(['rds:RestoreDBClusterToPointInTime'], [...managed.clusters.map((id) => rds('cluster', id)), newClusters, rds('subgrp', '*'), rds('cluster-pg', '*'), rds('og', '*')]);
+      add(['rds:CreateDBInstance'], [newInstances, newClusters, ...groups]);
+    }
+    add(['rds:AddTagsToResource'], managed.clusters.length > 0 ? [newInstances, newClusters] : [newInstances]);
+    add(['rds:DescribeDBInstances'], [newInstances]);
+    const clusters = managed.clusters.length > 0;
+    const acknowledge = (resources: string[], name: string, reason: string) => {
+      for (const resource of resources) acknowledgeWildcardResource(machine.role, `arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:${resource}:${name}`, reason);
+    };
+    acknowledge(clusters ? ['db', 'cluster'] : ['db'], `${managed.targetPrefix}*`, 'A restore creates a new instance or cluster named per request; the prefix is what limits them.');
+    acknowledge(['subgrp', 'og', 'pg', ...(clusters ? ['cluster-pg'] : [])], '*', 'Subnet, option and parameter groups are chosen per restore; RDS checks them against the instance it creates.');
   }
 }
 

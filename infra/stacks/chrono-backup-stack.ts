@@ -83,6 +83,7 @@ export class ChronoBackupStack extends Stack {
       worker,
       workerSubnetIds: network.workerSubnets.map((subnet) => subnet.subnetId),
       logs,
+      ...(config.managedRestore ? { managedRestore: config.managedRestore } : {}),
     });
     const schedules = new BackupSchedules(this, 'Schedules', { stage: config.stage, backup: workflows.machines.backup });
 

@@ -57,6 +57,15 @@ export interface RestoreJobRequest {
   requestedBy: string;
 }
 
+/**
+ * A point-in-time restore of a managed database (RDS instance or Aurora cluster) by the service, into a
+ * new one: the `rds` input of the restore workflow (src/workflows/rds-restore-job.ts), in its names.
+ */
+export interface ManagedRestoreJobRequest {
+  rds: Record<string, unknown>;
+  requestedBy: string;
+}
+
 export interface VerifyJobRequest {
   backupId: string;
   storageBackendId?: number;
@@ -75,6 +84,8 @@ export interface VerifyJobRequest {
 export interface JobService {
   startBackup(request: BackupJobRequest): Promise<Job>;
   startRestore(request: RestoreJobRequest): Promise<Job>;
+  /** Starts the restore workflow's managed branch; the request is checked (ValidationError naming `rds.<field>`) before anything starts. */
+  startManagedRestore(request: ManagedRestoreJobRequest): Promise<Job>;
   startVerify(request: VerifyJobRequest): Promise<Job>;
   getJob(id: string): Promise<Job | undefined>;
   listJobs(): Promise<Job[]>;

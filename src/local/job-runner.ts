@@ -4,11 +4,11 @@ import { runBackup } from '../app/run-backup.js';
 import { runRestore, type RestoreInput } from '../app/run-restore.js';
 import { verifyRepository } from '../app/verify-repository.js';
 import { backupFailedAlert, raiseAlerts, verificationFailedAlert } from '../alerts/raise-alerts.js';
-import type { BackupJobRequest, Job, JobKind, JobService, RestoreJobRequest, VerifyJobRequest } from '../api/job-service.js';
-import { asBackupError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
+import type { BackupJobRequest, Job, JobKind, JobService, ManagedRestoreJobRequest, RestoreJobRequest, VerifyJobRequest } from '../api/job-service.js';
+import { asBackupError, BackupError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
 import type { AlertStateStore } from '../ports/alert-state-store.js';
-import type { Catalog } from '../ports/catalog.js';
+import type { Catalog, RunRecord } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { lookupPlan } from '../runtime/plan-lookup.js';
@@ -16,6 +16,9 @@ import { localRuntime } from '../runtime/local-runtime.js';
 import type { LocalSettings } from '../runtime/local-settings.js';
 import { parsePgTarget } from '../sources/postgres/pg-target.js';
 import { parseRedisTarget } from '../sources/redis/redis-target.js';
+import { rdsClientConfig } from '../workflows/aws-sdk-tasks.js';
+import { checkRdsTargetTime, parseRdsRestore } from '../workflows/rds-restore-job.js';
+import { localWorkflowRuntime } from '../workflows/local-workflow-runtime.js';
 import { JobProgressRecorder } from './job-progress.js';
 import { validateRestoredCounts } from './restore-validation.js';
 
@@ -97,6 +100,27 @@ export class LocalJobRunner implements JobService {
       if (!request.validate) return summary;
       const validation = await validateRestoredCounts(deps, result, { partial: (request.include ?? []).length > 0 });
       return { ...summary, validation };
+    });
+  }
+
+  /**
+   * Runs the restore state machine's managed branch with the local runner: the same definition and
+   * steps as in AWS, the RDS calls made with this machine's AWS credentials. The execution's run is the
+   * job's run.
+   */
+  async startManagedRestore(request: ManagedRestoreJobRequest): Promise<Job> {
+    const runId = `api-restore-${randomId(8)}`;
+    checkRdsTargetTime(parseRdsRestore(request.rds, runId), this.options.clock.now());
+    const { runLocalWorkflow } = await import('../workflows/local-runner.js');
+    const { RDSClient } = await import('@aws-sdk/client-rds');
+    const rds = new RDSClient(rdsClientConfig(this.options.env));
+    const runtime = localWorkflowRuntime(this.options.settings, { env: this.options.env });
+    return this.launch('restore', request.requestedBy, this.options.settings.repository, false, async (deps) => {
+      deps.observeRun?.({ id: runId } as RunRecord);
+      const execution = await runLocalWorkflow('restore', { rds: request.rds }, { runtime, executionName: runId, awsClients: { rds } }).finally(() => rds.destroy());
+      const run = await this.options.catalog.getRun(runId);
+      if (execution.status !== 'succeeded') throw new BackupError(run?.error?.code ?? `workflow.${execution.error?.Error ?? 'failed'}`, run?.error?.message ?? execution.error?.Cause ?? 'the managed restore failed');
+      return { run_id: runId, ...((run?.summary?.results as Record<string, unknown> | undefined) ?? {}) };
     });
   }
 

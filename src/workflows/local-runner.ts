@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { ValidationError } from '../domain/errors.js';
+import { bindAwsSdkTask, isAwsSdkTask, type AwsSdkClients } from './aws-sdk-tasks.js';
 import { runStep } from './steps.js';
 import { LAMBDA_FUNCTIONS, STATE_MACHINES, WORKER, type DefinitionSubstitutions, type FunctionKey, type WorkflowName } from './substitutions.js';
 import { runWorkerJob } from './worker-job.js';
@@ -9,8 +10,9 @@ import type { WorkflowRuntime } from './workflow-runtime.js';
 /**
  * Runs the state machines of statemachines/ locally with aws-local-stepfunctions: the same ASL files the
  * CDK stack deploys, with every `${…}` key substituted by a local stand-in ARN, every Lambda Task bound by
- * that ARN to its step in steps.ts, and the ECS `runTask.sync` Task bound to the worker's job function
- * (worker-job.ts, what containers/worker/main.ts runs on Fargate), in-process. Steps run over whatever
+ * that ARN to its step in steps.ts, the ECS `runTask.sync` Task bound to the worker's job function
+ * (worker-job.ts, what containers/worker/main.ts runs on Fargate), in-process, and AWS SDK Tasks (the
+ * RDS calls of a managed restore) sent through the clients given (aws-sdk-tasks.ts). Steps run over whatever
  * runtime is given: the local one (folder repository, SQLite catalog, key file) in the embedded mode.
  */
 
@@ -64,6 +66,8 @@ export interface LocalRunOptions {
   executionName: string;
   /** Wait this long before every retry instead of the definition's backoff (tests). */
   retryDelayMs?: number;
+  /** Clients of the AWS SDK Tasks (the RDS calls of a managed restore); absent: real clients from the environment. */
+  awsClients?: AwsSdkClients;
 }
 
 export interface LocalRunResult {
@@ -79,7 +83,7 @@ export interface LocalRunResult {
 export async function runLocalWorkflow(workflow: WorkflowName, input: unknown, options: LocalRunOptions): Promise<LocalRunResult> {
   const definition = JSON.parse(substitute(await readDefinitionText(workflow), LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
   const tasks = taskStates(definition);
-  const handlers = Object.fromEntries(tasks.map(([name, resource]) => [name, bindResource(resource, options.runtime)]));
+  const handlers = Object.fromEntries(tasks.map(([name, resource]) => [name, bindResource(resource, options.runtime, options.awsClients ?? {})]));
   const retryIntervalOverrides = options.retryDelayMs === undefined ? undefined : Object.fromEntries(tasks.map(([name]) => [name, options.retryDelayMs!]));
   const execution = new StateMachine(definition).run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
@@ -120,8 +124,9 @@ function taskStates(definition: Pick<StateMachineDefinition, 'States'>): [string
 
 type Handler = (input: unknown) => Promise<never>;
 
-function bindResource(resource: string, runtime: WorkflowRuntime): Handler {
+function bindResource(resource: string, runtime: WorkflowRuntime, awsClients: AwsSdkClients): Handler {
   if (resource === ECS_RUN_TASK_SYNC) return (input) => runWorkerTask(runtime, input) as Promise<never>;
+  if (isAwsSdkTask(resource)) return bindAwsSdkTask(resource, awsClients) as Handler;
   const key = (Object.keys(LAMBDA_FUNCTIONS) as FunctionKey[]).find((candidate) => LOCAL_SUBSTITUTIONS[candidate] === resource);
   if (key === undefined) throw new ValidationError(`no local binding for the Task resource ${resource}`, 'Resource');
   const step = LAMBDA_FUNCTIONS[key].step;

@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 
-import type { BackupJobRequest, Job, JobKind, JobService, RestoreJobRequest, VerifyJobRequest } from '../api/job-service.js';
+import type { BackupJobRequest, Job, JobKind, JobService, ManagedRestoreJobRequest, RestoreJobRequest, VerifyJobRequest } from '../api/job-service.js';
+import { checkRdsTargetTime, parseRdsRestore } from './rds-restore-job.js';
 import { ConflictError, NotFoundError, StorageError, ValidationError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
 import type { Catalog, RunRecord } from '../ports/catalog.js';
@@ -42,6 +43,12 @@ export class StepFunctionsJobService implements JobService {
       ...(request.only ? { only: request.only } : {}),
       ...(request.include ? { include: request.include } : {}),
     });
+  }
+
+  async startManagedRestore(request: ManagedRestoreJobRequest): Promise<Job> {
+    // Checked here too, so a bad request is a 400 now rather than a failed execution later.
+    checkRdsTargetTime(parseRdsRestore(request.rds, 'api-restore-check'), this.options.clock.now());
+    return this.start('restore', request.requestedBy, { rds: request.rds });
   }
 
   async startVerify(request: VerifyJobRequest): Promise<Job> {

@@ -9,6 +9,7 @@ import { asBackupError, BackupError, ConflictError, IntegrityError, NotFoundErro
 import type { RunRecord } from '../ports/catalog.js';
 import { isRetryableError } from '../storage/retrying-object-storage.js';
 import { adoptRunCatalog } from './adopted-run-catalog.js';
+import { checkRdsTargetTime } from './rds-restore-job.js';
 import type { StepName, WorkflowName } from './substitutions.js';
 import { acquireWorkflowLease, releaseWorkflowLease } from './workflow-lease.js';
 import { parseJob, parseRunId, parseWorkflowName, WORKFLOW_RUN_KINDS, type RetentionJob, type WorkflowJob } from './workflow-jobs.js';
@@ -44,10 +45,12 @@ export async function prepare(runtime: WorkflowRuntime, input: StepInput): Promi
     if (existing && existing.kind !== WORKFLOW_RUN_KINDS[workflow]) throw new ConflictError('run_exists', `run ${job.runId} already exists as a ${existing.kind} run`);
     if (existing && existing.status !== 'running') throw new ConflictError('run_finished', `run ${job.runId} has already finished (${existing.status})`);
     if (job.workflow === 'backup' && (await deps.catalog.getPlan(job.plan)) === undefined) throw new NotFoundError('plan', job.plan);
-    // Opening the repository checks the key before a worker starts; the first backup creates it.
-    const repository = await openOrCreate(deps, workflow === 'backup', { loadIndex: false });
+    if ('rds' in job) checkRdsTargetTime(job.rds, deps.clock.now());
+    // Opening the repository checks the key before a worker starts; the first backup creates it. A managed
+    // (RDS) restore reads nothing from it, and its run is labelled with the storage location instead.
+    const repositoryId = 'rds' in job ? deps.storage.location : (await openOrCreate(deps, workflow === 'backup', { loadIndex: false })).config.id;
     if (!existing) {
-      await deps.catalog.startRun({ id: job.runId, kind: WORKFLOW_RUN_KINDS[workflow], repository: repository.config.id, status: 'running', startedAt: deps.clock.now().toISOString(), summary: runLabels(job) });
+      await deps.catalog.startRun({ id: job.runId, kind: WORKFLOW_RUN_KINDS[workflow], repository: repositoryId, status: 'running', startedAt: deps.clock.now().toISOString(), summary: runLabels(job) });
     }
     await acquireWorkflowLease(deps.storage, { workflow, runId: job.runId, scope: job.scope, ttlMs: runtime.leaseTtlMs, clock: deps.clock });
     return job;
@@ -59,6 +62,7 @@ function runLabels(job: WorkflowJob): Record<string, unknown> {
   const labels: Record<string, unknown> = { workflow: job.workflow };
   if (job.workflow === 'backup') Object.assign(labels, { type: job.type, plan: job.plan });
   if (job.workflow === 'verify') labels.level = job.level;
+  if ('rds' in job) labels.rds = { engine: job.rds.engine, source: job.rds.source, target: job.rds.target, targetTime: job.rds.targetTime ?? 'latest' };
   return labels;
 }
 

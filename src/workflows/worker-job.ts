@@ -49,6 +49,7 @@ async function runJob(runtime: WorkflowRuntime, job: WorkflowJob): Promise<Recor
         return { backupId: result.backupId, snapshots: result.snapshots.map((snapshot) => snapshot.id), failures: result.failures.length };
       }
       case 'restore': {
+        if ('rds' in job) throw new ValidationError('a managed (RDS) restore runs in the state machine, not on the worker', 'rds');
         const result = await runRestore(deps, {
           snapshotId: job.snapshotId, force: job.force, env: runtime.env,
           ...(job.target !== undefined ? { target: job.target } : {}), ...(job.only ? { only: job.only } : {}), ...(job.include ? { include: job.include } : {}),

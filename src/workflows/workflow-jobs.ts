@@ -5,6 +5,7 @@ import { validateRetentionPolicy, type RetentionPolicy } from '../domain/retenti
 import { SOURCE_KINDS, type SourceKind } from '../domain/snapshot.js';
 import { VERIFY_LEVELS, type VerifyLevel } from '../app/verify-repository.js';
 import type { RunKind } from '../ports/catalog.js';
+import { parseRdsRestore, type RdsRestorePlan } from './rds-restore-job.js';
 import type { WorkflowName } from './substitutions.js';
 
 /**
@@ -16,7 +17,7 @@ import type { WorkflowName } from './substitutions.js';
  * `plan-<plan>-<occurrence as yyyymmddThhmmssZ>` — so a double fire of the same occurrence is refused by
  * Step Functions (an execution name is unique per state machine for 90 days) instead of backing up twice.
  */
-export type WorkflowJob = BackupJob | RestoreJob | VerifyJob | RetentionJob | ReplicateJob;
+export type WorkflowJob = BackupJob | RestoreJob | RdsRestoreJob | VerifyJob | RetentionJob | ReplicateJob;
 
 interface JobBase {
   runId: string;
@@ -41,6 +42,17 @@ export interface RestoreJob extends JobBase {
   force: boolean;
   only?: SourceKind[];
   include?: string[];
+}
+
+/**
+ * A point-in-time restore of an Amazon RDS instance or Aurora cluster by the service itself, into a new
+ * instance or cluster: the restore state machine calls RDS through its AWS SDK integration instead of
+ * running the worker. `rds` carries the API parameters as Step Functions spells them (the AWS SDK for
+ * Java's names: `DbInstanceIdentifier`, not `DBInstanceIdentifier`) — see rds-restore-job.ts.
+ */
+export interface RdsRestoreJob extends JobBase {
+  workflow: 'restore';
+  rds: RdsRestorePlan;
 }
 
 export interface VerifyJob extends JobBase {
@@ -113,6 +125,10 @@ export function parseJob(workflow: WorkflowName, runId: string, raw: unknown): W
       return { workflow, runId, scope: `backup:${plan}`, plan, type, replicas, replicate: replicas.length > 0 };
     }
     case 'restore': {
+      if (request.rds !== undefined) {
+        const rds = parseRdsRestore(request.rds, runId);
+        return { workflow, runId, scope: `restore:rds:${rds.target}`, rds };
+      }
       const snapshotId = text(request.snapshotId, 'snapshotId');
       const target = request.target === undefined ? undefined : text(request.target, 'target');
       const only = strings(request.only, 'only');

@@ -12,6 +12,7 @@ import { SignJWT } from 'jose';
 
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js';
 import { validatePlan } from '../../src/domain/plan.js';
+import { freePort } from '../harness/child-process.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, ApiTestServer } from '../helpers/api-server.js';
 
 type Caller = 'admin' | 'operator' | 'viewer' | 'auditor' | 'no token' | 'expired token' | 'other key' | 'alg none' | 'garbage';
@@ -34,6 +35,7 @@ const EXPECTED: Record<string, readonly string[] | 'public'> = {
   'GET /api/v1/backup/jobs': EVIDENCE,
   'GET /api/v1/backup/jobs/{job_id}': EVIDENCE,
   'POST /api/v1/backup/recovery': RUNNERS,
+  'POST /api/v1/backup/recovery/managed': RUNNERS,
   'GET /api/v1/backup/recovery/history': EVIDENCE,
   'GET /api/v1/backup/recovery/window': EVIDENCE,
   'GET /api/v1/backup/storage-backends': READERS,
@@ -107,6 +109,10 @@ const FIXTURES: Record<string, () => Promise<Call>> = {
     path: '/api/v1/backup/recovery',
     body: { recovery_type: 'files_only', backup_id: backupId, target_directory: join(scratch, `restore-${randomBytes(4).toString('hex')}`) },
   }),
+  'POST /api/v1/backup/recovery/managed': async () => ({
+    path: '/api/v1/backup/recovery/managed',
+    body: { source_instance: 'orders', target_identifier: `orders-${randomBytes(4).toString('hex')}`, latest: true },
+  }),
   'GET /api/v1/backup/recovery/history': async () => ({ path: '/api/v1/backup/recovery/history' }),
   'GET /api/v1/backup/recovery/window': async () => ({ path: '/api/v1/backup/recovery/window' }),
   'GET /api/v1/backup/storage-backends': async () => ({ path: '/api/v1/backup/storage-backends' }),
@@ -143,7 +149,8 @@ beforeAll(async () => {
   const data = join(scratch, 'data');
   await mkdir(data);
   await writeFile(join(data, 'hello.txt'), 'hello from the role matrix\n');
-  server = await ApiTestServer.start();
+  // Managed restores started by the matrix call RDS at a closed loopback port: they fail at once, offline.
+  server = await ApiTestServer.start({ AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDMATRIX', AWS_SECRET_ACCESS_KEY: 'matrix-secret', CHRONO_BACKUP_RDS_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
   const catalog = SqliteCatalog.open(join(server.home, 'catalog.sqlite'));
   await catalog.putPlan(validatePlan('app', { files: { paths: [data] } }));
   await catalog.close();

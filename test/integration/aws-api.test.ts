@@ -108,6 +108,22 @@ it('starts a backup as a Step Functions execution and records the call in the Dy
   expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
 });
 
+it('starts a managed RDS restore as an execution of the restore state machine, and refuses a bad one with a 400', async () => {
+  const body = { source_cluster: 'ledger', target_identifier: 'chrono-restore-ledger', target_time: '2026-11-20T10:00:00Z', instance_class: 'db.r6g.large' };
+  const started = await handle(as(['operator'], { httpMethod: 'POST', path: '/api/v1/backup/recovery/managed', body: JSON.stringify(body) }));
+  expect(started.statusCode).toBe(202);
+  const job = JSON.parse(started.body) as { job_id: string };
+  const call = sfn.commandCalls(StartExecutionCommand).find((each) => each.args[0].input.name === job.job_id)!.args[0].input;
+  expect(call.stateMachineArn).toBe(`${ARN}restore`);
+  expect(JSON.parse(call.input!)).toEqual({ rds: { sourceCluster: 'ledger', target: 'chrono-restore-ledger', targetTime: '2026-11-20T10:00:00Z', instanceClass: 'db.r6g.large' }, requestedBy: 'operator@example.com' });
+
+  const executions = sfn.commandCalls(StartExecutionCommand).length;
+  const bad = await handle(as(['operator'], { httpMethod: 'POST', path: '/api/v1/backup/recovery/managed', body: JSON.stringify({ ...body, instance_class: undefined }) }));
+  expect(bad.statusCode).toBe(400);
+  expect(JSON.parse(bad.body).error.fields).toEqual([expect.objectContaining({ field: 'body.instance_class' })]);
+  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(executions);
+});
+
 it('stores a schedule in DynamoDB and creates its EventBridge Scheduler schedule', async () => {
   const created = await handle(as(['admin'], { httpMethod: 'POST', path: '/api/v1/backup/schedules', body: JSON.stringify({ name: 'nightly', plan: 'shop', cron_expression: '0 2 * * *', time_zone: 'Europe/Paris' }) }));
   expect(created.statusCode).toBe(201);

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 import { recoveryWindows } from '../../app/pitr.js';
+import { ValidationError } from '../../domain/errors.js';
 import type { SourceKind } from '../../domain/snapshot.js';
 import type { ApiServices } from '../api-services.js';
 import { json, needs, route, type Route } from '../route.js';
@@ -41,6 +42,50 @@ const recoveryBody = z
     path: ['target_directory'],
   });
 
+/** The managed restore's fields: the API's name → the restore workflow's (src/workflows/rds-restore-job.ts). */
+const MANAGED_FIELDS = {
+  source_instance: 'sourceInstance',
+  source_cluster: 'sourceCluster',
+  target_identifier: 'target',
+  target_time: 'targetTime',
+  latest: 'latest',
+  instance_class: 'instanceClass',
+  subnet_group: 'subnetGroup',
+  security_group_ids: 'securityGroupIds',
+  multi_az: 'multiAz',
+  deletion_protection: 'deletionProtection',
+  poll_seconds: 'pollSeconds',
+} as const;
+
+const rdsName = z.string().min(1).max(63);
+const managedRecoveryBody = z.strictObject({
+  source_instance: rdsName.optional(),
+  source_cluster: rdsName.optional(),
+  target_identifier: rdsName,
+  target_time: z.string().max(40).optional(),
+  latest: z.boolean().optional(),
+  instance_class: z.string().max(40).optional(),
+  subnet_group: z.string().max(255).optional(),
+  security_group_ids: z.array(z.string().max(40)).max(5).optional(),
+  multi_az: z.boolean().optional(),
+  deletion_protection: z.boolean().optional(),
+  poll_seconds: z.number().int().min(0).max(3600).optional(),
+});
+
+/** The workflow's checks name `rds.<field>`; the caller sent `<api field>`. */
+function managedRequest(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined).map(([key, value]) => [MANAGED_FIELDS[key as keyof typeof MANAGED_FIELDS], value]));
+}
+
+function inApiNames(error: unknown): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  const field = typeof error.details?.field === 'string' ? error.details.field : '';
+  const match = /^rds\.([A-Za-z]+)(.*)$/.exec(field);
+  const apiName = match && Object.entries(MANAGED_FIELDS).find(([, name]) => name === match[1])?.[0];
+  if (!match || !apiName) return error;
+  return new ValidationError(error.message.replace(`rds.${match[1]}`, apiName), `body.${apiName}${match[2]}`);
+}
+
 const windowQuery = z.strictObject({ storage_backend_id: queryInt(1, 2_147_483_647).optional() });
 
 const recoveryHistoryQuery = z.strictObject({ limit: queryInt(1, 200).default(50) });
@@ -74,6 +119,24 @@ export function recoveryRoutes(services: ApiServices): Route[] {
           ...(body.include ? { include: body.include } : {}),
         });
         audit.details = { job: job.id, recovery_type: body.recovery_type, overwrite: body.overwrite };
+        return json(202, jobBody(job), { location: `/api/v1/backup/jobs/${job.id}` });
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/backup/recovery/managed',
+      summary: 'Have RDS restore a managed instance or Aurora cluster to a point in time, into a new one; returns the job',
+      tag: 'recovery',
+      access: needs('recovery.new_target'),
+      body: managedRecoveryBody,
+      audit: 'recovery.start',
+      responses: { 202: 'the managed restore was started', 400: 'invalid request' },
+      async handle({ body, principal, audit }) {
+        audit.target = body.source_instance ?? body.source_cluster ?? body.target_identifier;
+        const job = await services.jobs.startManagedRestore({ rds: managedRequest(body), requestedBy: principal?.email ?? 'unknown' }).catch((error: unknown) => {
+          throw inApiNames(error);
+        });
+        audit.details = { job: job.id, target_identifier: body.target_identifier, target_time: body.target_time ?? 'latest' };
         return json(202, jobBody(job), { location: `/api/v1/backup/jobs/${job.id}` });
       },
     }),
