@@ -81,6 +81,10 @@ export class WalArchive {
       failure = error;
     }
     if (stored?.equals(sealed)) return 'archived';
+    // Another push of the same file (a `wal-push` run by hand while the archiver pushes it) may have put
+    // its own sealing of the same content over ours and verified it: that copy is as good, and removing
+    // it would leave a hole the other push has already reported as archived.
+    if (await this.holds(file, content)) return 'archived';
     // Whatever is there is not what we sent: remove it, so the retry PostgreSQL makes starts afresh
     // instead of comparing against a damaged copy.
     await this.storage.delete(key).catch(() => undefined);
@@ -88,6 +92,15 @@ export class WalArchive {
       ...(failure ? { cause: failure } : {}),
       details: { file: file.name },
     });
+  }
+
+  /** Whether the stored file opens and holds exactly `content`; any failure to read or open is a no. */
+  private async holds(file: WalFileName, content: Buffer): Promise<boolean> {
+    try {
+      return (await this.fetch(file))?.equals(content) ?? false;
+    } catch {
+      return false;
+    }
   }
 
   /** The archived file's content (authenticated and decompressed), or undefined when it is not archived. */

@@ -27,7 +27,15 @@ class Misbehaving extends InterceptingObjectStorage {
   failPut = false;
   corruptPut = false;
 
-  override put(key: string, data: Uint8Array): Promise<void> {
+  /** Runs after each write of this storage (a concurrent writer's turn). */
+  afterPut: (() => Promise<void>) | undefined;
+
+  override async put(key: string, data: Uint8Array): Promise<void> {
+    if (this.afterPut) {
+      await super.put(key, data);
+      await this.afterPut();
+      return;
+    }
     if (this.corruptPut) {
       const copy = Buffer.from(data);
       copy[copy.length - 1]! ^= 1;
@@ -98,6 +106,20 @@ describe('WalArchive', () => {
     expect(await archive.list()).toEqual([]);
     storage.corruptPut = false;
     expect(await archive.push(SEGMENT, segmentBytes())).toBe('archived');
+  });
+
+  it('a concurrent push of the same file that replaced ours is a success, and neither copy is removed', async () => {
+    const content = segmentBytes();
+    const archive = new WalArchive(storage, keys, '42');
+    // Another pusher's own sealing of the same content (another nonce: other bytes)...
+    const elsewhere = new LocalObjectStorage(join(root, 'elsewhere'));
+    await new WalArchive(elsewhere, keys, '42').push(SEGMENT, content);
+    const theirs = await elsewhere.get(archive.keyOf(SEGMENT));
+    // ...lands between our write and our read-back.
+    storage.afterPut = () => new LocalObjectStorage(root).put(archive.keyOf(SEGMENT), theirs);
+    await expect(archive.push(SEGMENT, content)).resolves.toBe('archived');
+    storage.afterPut = undefined;
+    expect((await storage.get(archive.keyOf(SEGMENT))).equals(theirs)).toBe(true);
   });
 
   it('records restore points by name', async () => {
