@@ -4,6 +4,7 @@ import type { KeyProvider } from '../ports/key-provider.js';
 import type { ObjectStorage } from '../ports/object-storage.js';
 import type { Logger } from '../ports/logger.js';
 import type { Progress } from '../ports/progress.js';
+import type { RecoveryWindowStore } from '../ports/recovery-window-store.js';
 
 /** What every use case gets from its driver (CLI, server, Lambda). Built by a composition root. */
 export interface AppDeps {
@@ -24,4 +25,9 @@ export interface AppDeps {
   maxParallelUploads?: number;
   /** Told the run record as soon as it is written (the API links its job to the run). */
   observeRun?: (run: RunRecord) => void;
+  /**
+   * Where computed PostgreSQL recoverability windows are recorded (the catalog's store beside it), for
+   * the metrics to report without listing the repository; absent: windows are computed, not recorded.
+   */
+  recoveryWindowStore?: RecoveryWindowStore;
 }

@@ -7,7 +7,7 @@ import { scheduleFacts } from './scheduler.js';
 import type { AppDeps } from './deps.js';
 import { repositoryStats } from './repository-stats.js';
 import { testStorage } from './test-storage.js';
-import { recoveryWindows } from './pitr.js';
+import { refreshRecoveryWindows } from './pitr.js';
 
 export interface HealthInput {
   thresholds?: Partial<HealthThresholds>;
@@ -80,9 +80,10 @@ async function quotaCheck(deps: AppDeps, quotaBytes: number | undefined): Promis
   }
 }
 
+/** Against windows computed now, and recorded: the hourly check also keeps the metrics' record fresh. */
 async function recoveryPointCheck(deps: AppDeps, now: Date, rpoMinutes: number): Promise<HealthCheck> {
   try {
-    return recoveryPoint((await recoveryWindows(deps)).windows, now, rpoMinutes);
+    return recoveryPoint((await refreshRecoveryWindows(deps, { restorePoints: false })).windows, now, rpoMinutes);
   } catch (error) {
     return { name: 'recovery_point', status: 'fail', message: asBackupError(error).message, values: { rpoMinutes } };
   }

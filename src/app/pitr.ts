@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConflictError, NotFoundError, SourceError, ValidationError } from '../domain/errors.js';
+import { asBackupError, ConflictError, NotFoundError, SourceError, ValidationError } from '../domain/errors.js';
 import type { PhysicalBackupDetails, Snapshot } from '../domain/snapshot.js';
+import type { ObjectStorage } from '../ports/object-storage.js';
+import type { RecoveryWindowRecord } from '../ports/recovery-window-store.js';
 import { BlobPool } from '../repository/blob-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { exited, stderrTail } from '../sources/child-output.js';
@@ -15,9 +17,10 @@ import { computeRecoveryWindow, type RecoveryWindow } from '../pitr/recovery-win
 import { writeRecoveryConfig, type RestoreCommand } from '../pitr/recovery-config.js';
 import { chooseBaseBackup, describeRecoveryTarget, recoverySettings, type RecoveryTarget } from '../pitr/recovery-target.js';
 import { serverBinDir, startAndAwaitRecovery, type RecoveryOutcome } from '../pitr/recovery-server.js';
-import { listArchivedClusters, WalArchive, type RestorePointRecord } from '../pitr/wal-archive.js';
+import { listArchivedClusters, WAL_PREFIX, WalArchive, type RestorePointRecord } from '../pitr/wal-archive.js';
 import { PREFETCH_DIRECTORY } from '../pitr/wal-spool.js';
-import { parseLsn, parseTimelineHistory, segmentFileName, segmentNumber, segmentOf, type TimelineSwitch } from '../pitr/wal-names.js';
+import { parseLsn, parseTimelineHistory, type TimelineSwitch } from '../pitr/wal-names.js';
+import { isWalNeeded, walNeededFrom } from '../pitr/wal-retention.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { AppDeps } from './deps.js';
 import { openOrCreate, withRepository } from './repository-session.js';
@@ -66,17 +69,64 @@ export async function createRestorePoint(deps: AppDeps, target: PgTarget, name: 
   return { ...record, systemIdentifier: created.system_identifier };
 }
 
+/**
+ * What a repository's snapshots are, by id, as far as base backups go (null: not a base backup), kept
+ * between calls by whoever refreshes windows often. A snapshot object never changes once written, so
+ * only snapshots not seen before are read.
+ */
+export type BaseBackupMemo = Map<string, BaseBackupSnapshot | null>;
+
 /** The base backups of the repository, oldest first; optionally of one cluster. */
-export async function listBaseBackups(repository: Repository, systemIdentifier?: string): Promise<BaseBackupSnapshot[]> {
-  return (await repository.listSnapshots()).filter(
-    (snapshot): snapshot is BaseBackupSnapshot => snapshot.source === 'physical' && snapshot.details?.physical !== undefined && (systemIdentifier === undefined || snapshot.details.physical.systemIdentifier === systemIdentifier),
+export async function listBaseBackups(repository: Repository, systemIdentifier?: string, memo?: BaseBackupMemo): Promise<BaseBackupSnapshot[]> {
+  const snapshots = memo ? await rememberedBaseBackups(repository, memo) : await repository.listSnapshots();
+  return snapshots.filter(
+    (snapshot): snapshot is BaseBackupSnapshot => isBaseBackup(snapshot) && (systemIdentifier === undefined || snapshot.details.physical.systemIdentifier === systemIdentifier),
   );
 }
 
-/** `pitr-status`: the recoverability window of every cluster with base backups or archived WAL. */
-export async function recoveryWindows(deps: AppDeps, options: { systemIdentifier?: string } = {}): Promise<{ windows: RecoveryWindow[]; restorePoints: Record<string, RestorePointRecord[]> }> {
-  const repository = await openOrCreate(deps, false, { loadIndex: false });
-  const backups = await listBaseBackups(repository);
+function isBaseBackup(snapshot: Snapshot): snapshot is BaseBackupSnapshot {
+  return snapshot.source === 'physical' && snapshot.details?.physical !== undefined;
+}
+
+/** The repository's base backups, oldest first, reading only the snapshots `memo` does not know yet. */
+async function rememberedBaseBackups(repository: Repository, memo: BaseBackupMemo): Promise<BaseBackupSnapshot[]> {
+  const ids = await repository.listSnapshotIds();
+  // Keyed by repository too: one memo may outlive a repository replaced at the same location.
+  const key = (id: string) => `${repository.config.id}/${id}`;
+  await mapLimit(ids.filter((id) => !memo.has(key(id))), 8, async (id) => {
+    const snapshot = await repository.loadSnapshot(id);
+    memo.set(key(id), isBaseBackup(snapshot) ? snapshot : null);
+  });
+  const listed = new Set(ids.map(key));
+  for (const known of memo.keys()) if (!listed.has(known)) memo.delete(known);
+  return ids
+    .map((id) => memo.get(key(id)))
+    .filter((snapshot): snapshot is BaseBackupSnapshot => snapshot !== null && snapshot !== undefined)
+    .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+}
+
+/** The recoverability window of each cluster, and its named restore points (`pitr-status`). */
+export interface RecoveryWindowsStatus {
+  windows: RecoveryWindow[];
+  restorePoints: Record<string, RestorePointRecord[]>;
+}
+
+export interface RecoveryWindowsOptions {
+  /** Only this cluster (default: every cluster with base backups or archived WAL). */
+  systemIdentifier?: string;
+  /** List each cluster's restore points too (default true; a refresh for the metrics needs none). */
+  restorePoints?: boolean;
+  /** Snapshots already read by an earlier call (see {@link BaseBackupMemo}). */
+  memo?: BaseBackupMemo;
+}
+
+/** Computes the recoverability window of every cluster with base backups or archived WAL; records nothing (see {@link refreshRecoveryWindows}). */
+export async function recoveryWindows(deps: AppDeps, options: RecoveryWindowsOptions = {}): Promise<RecoveryWindowsStatus> {
+  return computeWindows(deps, await openOrCreate(deps, false, { loadIndex: false }), options);
+}
+
+async function computeWindows(deps: AppDeps, repository: Repository, options: RecoveryWindowsOptions): Promise<RecoveryWindowsStatus> {
+  const backups = await listBaseBackups(repository, undefined, options.memo);
   const clusters = options.systemIdentifier !== undefined
     ? [requireSystemIdentifier(options.systemIdentifier)]
     : [...new Set([...(await listArchivedClusters(deps.storage)), ...backups.map((b) => b.details.physical.systemIdentifier)])].sort();
@@ -91,9 +141,76 @@ export async function recoveryWindows(deps: AppDeps, options: { systemIdentifier
       if (content) histories.set(history.file.timeline, parseTimelineHistory(content.toString('utf8')));
     }
     windows.push(computeRecoveryWindow(cluster, files, histories, backups.filter((b) => b.details.physical.systemIdentifier === cluster).map((b) => ({ id: b.id, physical: b.details.physical }))));
-    restorePoints[cluster] = await archive.listRestorePoints();
+    restorePoints[cluster] = options.restorePoints === false ? [] : await archive.listRestorePoints();
   }
   return { windows, restorePoints };
+}
+
+/**
+ * `pitr-status`, the API's window and the `recovery_point` health check: computes the windows (as
+ * {@link recoveryWindows}) and records them in `deps.recoveryWindowStore`, where the metrics read them.
+ * With every cluster computed, the repository's records become exactly these: a cluster whose WAL and
+ * base backups are all gone loses its record, and one whose WAL alone is gone keeps it with 0 segments
+ * (its window then ends at its newest base backup). With one cluster asked for, only its record is
+ * replaced, or removed when the repository holds nothing of it. The records carry the time the
+ * computation started, so their age is never understated. Recording is a side effect: when it fails the
+ * failure is logged and the computed windows are still returned.
+ */
+export async function refreshRecoveryWindows(deps: AppDeps, options: RecoveryWindowsOptions = {}): Promise<RecoveryWindowsStatus> {
+  const computedAt = deps.clock.now().toISOString();
+  const repository = await openOrCreate(deps, false, { loadIndex: false });
+  const status = await computeWindows(deps, repository, options);
+  const store = deps.recoveryWindowStore;
+  if (store) {
+    const records = status.windows.map((window) => windowRecord(repository.config.id, window, computedAt));
+    try {
+      if (options.systemIdentifier === undefined) await store.replaceWindows(repository.config.id, records);
+      else if (records[0] && (records[0].segments > 0 || records[0].baseBackups > 0)) await store.putWindow(records[0]);
+      else await store.deleteWindow(repository.config.id, requireSystemIdentifier(options.systemIdentifier));
+    } catch (error) {
+      deps.logger?.warn('could not record the recoverability windows in the catalog', { repository: repository.config.id, error: asBackupError(error).message });
+    }
+  }
+  return status;
+}
+
+/**
+ * The metrics' periodic refresh: {@link refreshRecoveryWindows} without restore points, when the
+ * repository archives WAL — or when windows are on record, so that records whose WAL has gone are
+ * brought up to date too. Otherwise (nothing archived, nothing recorded) it returns undefined after
+ * one listing call, without opening the repository.
+ */
+export async function refreshArchivedWindows(deps: AppDeps, options: { memo?: BaseBackupMemo } = {}): Promise<RecoveryWindowsStatus | undefined> {
+  if (!(await holdsArchivedWal(deps.storage)) && ((await deps.recoveryWindowStore?.listWindows()) ?? []).length === 0) return undefined;
+  return refreshRecoveryWindows(deps, { restorePoints: false, ...(options.memo ? { memo: options.memo } : {}) });
+}
+
+/** Whether anything is stored under `wal/`: the first listed object answers (one request). */
+async function holdsArchivedWal(storage: ObjectStorage): Promise<boolean> {
+  const listing = storage.list(WAL_PREFIX)[Symbol.asyncIterator]();
+  try {
+    return (await listing.next()).done !== true;
+  } finally {
+    await listing.return?.();
+  }
+}
+
+function windowRecord(repository: string, window: RecoveryWindow, computedAt: string): RecoveryWindowRecord {
+  return {
+    repository,
+    systemIdentifier: window.systemIdentifier,
+    ...(window.earliest !== undefined ? { earliest: window.earliest } : {}),
+    ...(window.latest !== undefined ? { latest: window.latest } : {}),
+    ...(window.latestLsn !== undefined ? { latestLsn: window.latestLsn } : {}),
+    ...(window.latestSegment !== undefined ? { latestSegment: window.latestSegment } : {}),
+    timeline: window.timeline,
+    gaps: window.gaps,
+    timelineSwitches: window.timelineSwitches,
+    baseBackups: window.baseBackups.length,
+    segments: window.segments,
+    archivedBytes: window.archivedBytes,
+    computedAt,
+  };
 }
 
 export interface PitrRestoreInput {
@@ -242,18 +359,16 @@ export async function pruneWal(deps: AppDeps, options: { dryRun?: boolean; lockW
     for (const cluster of await listArchivedClusters(deps.storage)) {
       const archive = new WalArchive(deps.storage, repository.keyring, cluster);
       const files = await archive.list();
-      const oldest = backups.filter((b) => b.details.physical.systemIdentifier === cluster).sort((a, b) => compareLsn(a.details.physical.startLsn, b.details.physical.startLsn))[0];
-      if (!oldest) {
+      const from = walNeededFrom(backups.filter((b) => b.details.physical.systemIdentifier === cluster).map((b) => b.details.physical));
+      if (!from) {
         result.clusters.push({ systemIdentifier: cluster, deleted: [], deletedBytes: 0, kept: files.length });
         continue;
       }
-      const { walSegmentSize, startLsn, timeline } = oldest.details.physical;
-      const first = segmentOf(parseLsn(startLsn), walSegmentSize);
-      const old = files.filter((f) => f.file.segmentName !== undefined && segmentNumber(f.file.segmentName, walSegmentSize) < first);
+      const old = files.filter((f) => !isWalNeeded(f.file, from));
       if (!result.dryRun) await mapLimit(old, 8, (f) => archive.remove(f.file));
       result.clusters.push({
         systemIdentifier: cluster,
-        keptFrom: segmentFileName(timeline, first, walSegmentSize),
+        keptFrom: from.name,
         deleted: old.map((f) => f.file.name).sort(),
         deletedBytes: old.reduce((sum, f) => sum + f.size, 0),
         kept: files.length - old.length,
@@ -263,7 +378,3 @@ export async function pruneWal(deps: AppDeps, options: { dryRun?: boolean; lockW
   });
 }
 
-function compareLsn(a: string, b: string): number {
-  const [x, y] = [parseLsn(a), parseLsn(b)];
-  return x < y ? -1 : x > y ? 1 : 0;
-}

@@ -29,7 +29,7 @@ export interface SqliteCatalogOptions {
 }
 
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
-export const SQLITE_CATALOG_SCHEMA_VERSION = 4;
+export const SQLITE_CATALOG_SCHEMA_VERSION = 5;
 
 /**
  * Migrations, index `i` upgrading a database from version `i` to `i + 1`. Append only: a released
@@ -142,6 +142,27 @@ const MIGRATIONS: readonly string[] = [
   UPDATE runs SET plan = json_extract(data, '$.summary.plan'), snapshot_id = json_extract(data, '$.snapshotId');
   CREATE INDEX runs_kind_newest ON runs (kind, started_ms DESC, id DESC);
   CREATE INDEX runs_snapshot ON runs (snapshot_id);
+  `,
+  // 5: the last computed PostgreSQL recoverability window per repository and cluster, for metrics.
+  // Columns rather than one JSON text, so that the table answers an operator's query as it stands.
+  `
+  CREATE TABLE recovery_windows (
+    repository        TEXT NOT NULL,
+    system_identifier TEXT NOT NULL,
+    earliest          TEXT,
+    latest            TEXT,
+    latest_lsn        TEXT,
+    latest_segment    TEXT,
+    timeline          INTEGER NOT NULL,
+    gap_count         INTEGER NOT NULL,
+    gaps              TEXT NOT NULL,
+    timeline_switches TEXT NOT NULL,
+    base_backups      INTEGER NOT NULL,
+    segments          INTEGER NOT NULL,
+    archived_bytes    INTEGER NOT NULL,
+    computed_at       TEXT NOT NULL,
+    PRIMARY KEY (repository, system_identifier)
+  ) STRICT;
   `,
 ];
 

@@ -15,16 +15,20 @@ import type { ApiServices } from '../api/api-services.js';
 import { auditLogSink } from '../api/audit-log-sink.js';
 import type { AppDeps } from '../app/deps.js';
 import { healthReport } from '../app/health-report.js';
+import { refreshArchivedWindows, type BaseBackupMemo } from '../app/pitr.js';
 import { LocalAuthenticator } from '../auth/local-authenticator.js';
 import { LocalLoginService } from '../auth/local-login.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from '../auth/login-throttle.js';
 import { TokenIssuer } from '../auth/token-issuer.js';
 import { SqliteAlertStateStore } from '../catalog/sqlite-alert-state-store.js';
 import { SqliteCatalog } from '../catalog/sqlite-catalog.js';
+import { SqliteRecoveryWindowStore } from '../catalog/sqlite-recovery-window-store.js';
 import { SqliteRetentionPolicyStore } from '../catalog/sqlite-retention-policy-store.js';
 import { SqliteUserStore } from '../catalog/sqlite-user-store.js';
 import { parseDuration } from '../domain/duration.js';
+import { asBackupError } from '../domain/errors.js';
 import { createBackupMetricsRegistry, METRICS_CONTENT_TYPE } from '../metrics/backup-metrics.js';
+import { refreshingRecoveryWindows } from '../metrics/recovery-window-refresh.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { silentProgress } from '../ports/progress.js';
@@ -33,7 +37,7 @@ import { openLocalAuditLog } from '../runtime/local-audit.js';
 import { localRuntime } from '../runtime/local-runtime.js';
 import { localSettings } from '../runtime/local-settings.js';
 import { jsonLogger } from '../util/json-logger.js';
-import { rpoSetting } from '../runtime/health-settings.js';
+import { pitrWindowTtlSetting, rpoSetting } from '../runtime/health-settings.js';
 import { ensureFirstAdmin } from './first-admin.js';
 import { startHealthMonitor } from './health-monitor.js';
 import { dashboardAssets } from './dashboard-assets.js';
@@ -91,7 +95,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       const deps = await localRuntime({ ...settings, repository }, { progress: silentProgress, mayCreate: false, catalog, env });
       return work({ ...deps, clock });
     };
-    const metrics = createBackupMetricsRegistry({ catalog });
+    // The windows a scrape reports are records; one older than the TTL is recomputed from the default repository.
+    const memo: BaseBackupMemo = new Map();
+    const metrics = createBackupMetricsRegistry({
+      catalog,
+      recoveryWindows: refreshingRecoveryWindows({
+        store: catalog.sibling((db) => new SqliteRecoveryWindowStore(db)),
+        maxAgeMs: pitrWindowTtlSetting(env),
+        now: () => clock.now().getTime(),
+        refresh: () => withRepository(undefined, (deps) => refreshArchivedWindows(deps, { memo })),
+        onError: (error) => logger.warn('recoverability window refresh failed', { error: asBackupError(error).message }),
+      }),
+    });
     const services: ApiServices = {
       clock,
       catalog,

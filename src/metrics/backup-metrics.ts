@@ -1,10 +1,13 @@
 import { Registry } from 'prom-client';
 import type { RepositoryStats } from '../app/repository-stats.js';
+import { recoveryWindowStoreOf } from '../catalog/sqlite-recovery-window-store.js';
 import type { Catalog, RunRecord } from '../ports/catalog.js';
+import type { RecoveryWindowRecord } from '../ports/recovery-window-store.js';
 import type { RunStatistics, RunTally, SnapshotTotals } from '../ports/run-statistics.js';
 import { runFacts } from '../domain/run-statistics.js';
 import { runStatisticsFor } from './catalog-run-statistics.js';
 import { registerComputedMetrics, type MetricDefinition, type Sample } from './computed-metric.js';
+import { PITR_METRICS, type PitrScrape } from './pitr-metrics.js';
 import { backupBytes, dedupRatio, durationSeconds, finishedSeconds, NO_PLAN, planOf, typeOf, UNKNOWN, verificationOutcome, type BackupBytes } from './run-figures.js';
 import { STORAGE_METRICS, type MeteredStorage, type StorageScrape } from './storage-metrics.js';
 
@@ -28,10 +31,16 @@ export interface BackupMetricsOptions {
   repositoryStats?: () => Promise<MeasuredRepositoryStats | undefined>;
   /** Statistics queries to use instead of the catalog's own. */
   statistics?: RunStatistics;
+  /**
+   * The recorded PostgreSQL recoverability windows (cheap: records, never the repository; see
+   * `refreshingRecoveryWindows` to keep them fresh). Default: the records beside a SQLite catalog as
+   * they are; none for other catalogs.
+   */
+  recoveryWindows?: () => Promise<readonly RecoveryWindowRecord[]>;
 }
 
 /** Everything one scrape reads, loaded once and shared by every metric. */
-interface MetricsScrape extends StorageScrape {
+interface MetricsScrape extends StorageScrape, PitrScrape {
   tallies: RunTally[];
   /** The newest finished backup of each plan, whatever its status. */
   lastRuns: RunRecord[];
@@ -57,6 +66,8 @@ interface MetricsScrape extends StorageScrape {
 export function createBackupMetricsRegistry(options: BackupMetricsOptions): Registry {
   const statistics = options.statistics ?? runStatisticsFor(options.catalog);
   const meters = options.storage === undefined ? [] : Array.isArray(options.storage) ? (options.storage as readonly MeteredStorage[]) : [options.storage as MeteredStorage];
+  const windowStore = options.recoveryWindows ? undefined : recoveryWindowStoreOf(options.catalog);
+  const recoveryWindows = options.recoveryWindows ?? (windowStore ? () => windowStore.listWindows() : () => Promise.resolve([]));
   const registry = new Registry();
   const load = async (): Promise<MetricsScrape> => {
     const started = performance.now();
@@ -70,10 +81,11 @@ export function createBackupMetricsRegistry(options: BackupMetricsOptions): Regi
       snapshots: await statistics.snapshotTotals(),
       repository: options.repositoryStats ? await options.repositoryStats() : undefined,
       storage: meters.map((meter) => meter.metrics()),
+      recoveryWindows: await recoveryWindows(),
     };
     return { ...scrape, loadSeconds: (performance.now() - started) / 1000 };
   };
-  registerComputedMetrics<MetricsScrape>(registry, load, [...RUN_METRICS, ...VERIFICATION_METRICS, ...STORAGE_USE_METRICS, ...STORAGE_METRICS, SCRAPE_METRIC]);
+  registerComputedMetrics<MetricsScrape>(registry, load, [...RUN_METRICS, ...VERIFICATION_METRICS, ...STORAGE_USE_METRICS, ...STORAGE_METRICS, ...PITR_METRICS, SCRAPE_METRIC]);
   return registry;
 }
 

@@ -9,18 +9,21 @@ import type { ApiServices } from '../api/api-services.js';
 import { auditLogSink } from '../api/audit-log-sink.js';
 import { scheduleRoutes } from '../api/routes/schedule-routes.js';
 import { healthReport } from '../app/health-report.js';
+import { refreshArchivedWindows, type BaseBackupMemo } from '../app/pitr.js';
 import { CognitoAuthenticator } from '../auth/cognito-authenticator.js';
 import { CognitoLoginService } from '../auth/cognito-login.js';
 import { DynamoDbAuditKey } from '../catalog/dynamodb-audit-key.js';
 import { DynamoDbCatalog, dynamoDbClient } from '../catalog/dynamodb-catalog.js';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { asBackupError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { createBackupMetricsRegistry, METRICS_CONTENT_TYPE } from '../metrics/backup-metrics.js';
+import { refreshingRecoveryWindows } from '../metrics/recovery-window-refresh.js';
 import { systemClock } from '../ports/clock.js';
 import { EventBridgeScheduleTriggers } from '../schedules/eventbridge-schedule-triggers.js';
 import { jsonLogger } from '../util/json-logger.js';
 import { StepFunctionsJobService } from '../workflows/step-functions-job-service.js';
 import { awsWorkflowRuntime } from './aws-runtime.js';
 import { awsStores } from './aws-stores.js';
+import { pitrWindowTtlSetting } from './health-settings.js';
 
 /** The variables the API Lambda reads (the CDK stack sets them); each missing one is named. */
 const REQUIRED = ['CHRONO_CATALOG_TABLE', 'CHRONO_KMS_KEY_ID', 'CHRONO_COGNITO_CLIENT_ID', 'CHRONO_STATE_MACHINES', 'CHRONO_SCHEDULE_GROUP', 'CHRONO_SCHEDULER_ROLE_ARN'] as const;
@@ -56,7 +59,16 @@ export async function awsApiHandler(env: NodeJS.ProcessEnv = process.env): Promi
       await opened.close();
     }
   };
-  const metrics = createBackupMetricsRegistry({ catalog });
+  const memo: BaseBackupMemo = new Map();
+  const metrics = createBackupMetricsRegistry({
+    catalog,
+    recoveryWindows: refreshingRecoveryWindows({
+      store: stores.recoveryWindows,
+      maxAgeMs: pitrWindowTtlSetting(env),
+      refresh: () => withRepository(undefined, (deps) => refreshArchivedWindows(deps, { memo })),
+      onError: (error) => logger.warn('recoverability window refresh failed', { error: asBackupError(error).message }),
+    }),
+  });
   const services: ApiServices = {
     clock,
     catalog,

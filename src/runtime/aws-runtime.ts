@@ -3,7 +3,8 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { hostname } from 'node:os';
 import type { AppDeps } from '../app/deps.js';
-import { DynamoDbCatalog } from '../catalog/dynamodb-catalog.js';
+import { DynamoDbCatalog, dynamoDbClient } from '../catalog/dynamodb-catalog.js';
+import { DynamoDbRecoveryWindowStore } from '../catalog/dynamodb-recovery-window-store.js';
 import { ValidationError } from '../domain/errors.js';
 import { KmsKeyProvider } from '../keys/kms-key-provider.js';
 import { systemClock } from '../ports/clock.js';
@@ -50,11 +51,14 @@ export function awsWorkflowRuntime(env: NodeJS.ProcessEnv = process.env, clients
       ...(settings.storageClass ? { storageClass: settings.storageClass } : {}),
       ...(clients.s3 ? { client: clients.s3 } : {}),
     });
+    // One client for the catalog and the store beside it on its table.
+    const dynamodb = clients.dynamodb ?? dynamoDbClient(region ? { region } : {});
     return {
       // As the local runtime: retries of transient failures with a per-attempt timeout on top of the SDK's own.
       storage: new RetryingObjectStorage(s3, { attemptTimeoutMs: STORAGE_ATTEMPT_TIMEOUT_MS, onRetry: (retry) => logger.warn('storage call failed, retrying', { ...retry }) }),
       keys: new KmsKeyProvider({ keyId: settings.kmsKeyId, ...(region ? { region } : {}), ...(clients.kms ? { client: clients.kms } : {}) }),
-      catalog: new DynamoDbCatalog({ tableName: settings.table, ...(region ? { region } : {}), ...(clients.dynamodb ? { client: clients.dynamodb } : {}) }),
+      catalog: new DynamoDbCatalog({ tableName: settings.table, client: dynamodb }),
+      recoveryWindowStore: new DynamoDbRecoveryWindowStore({ tableName: settings.table, client: dynamodb }),
       clock: systemClock,
       progress: silentProgress,
       hostname: hostname(),

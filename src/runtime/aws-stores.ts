@@ -2,12 +2,14 @@ import { dynamoDbClient, type DynamoDbCatalogOptions } from '../catalog/dynamodb
 import { DynamoDbAlertStateStore } from '../catalog/dynamodb-alert-state-store.js';
 import { DynamoDbAuditAnchor } from '../catalog/dynamodb-audit-anchor.js';
 import { DynamoDbAuditLog } from '../catalog/dynamodb-audit-log.js';
+import { DynamoDbRecoveryWindowStore } from '../catalog/dynamodb-recovery-window-store.js';
 import { DynamoDbRetentionPolicyStore } from '../catalog/dynamodb-retention-policy-store.js';
 import { DynamoDbScheduleStore } from '../catalog/dynamodb-schedule-store.js';
 import { requireText } from '../catalog/sqlite-store.js';
 import type { AlertStateStore } from '../ports/alert-state-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
+import type { RecoveryWindowStore } from '../ports/recovery-window-store.js';
 import type { RetentionPolicyStore } from '../ports/retention-policy-store.js';
 import type { ScheduleStore } from '../ports/schedule-store.js';
 
@@ -28,6 +30,8 @@ export interface AwsStores {
   schedules: ScheduleStore;
   policies: RetentionPolicyStore;
   alertState: AlertStateStore;
+  /** The last computed PostgreSQL recoverability windows (what the metrics report). */
+  recoveryWindows: RecoveryWindowStore;
   audit: AuditLog;
 }
 
@@ -45,6 +49,7 @@ export function awsStores(options: AwsStoresOptions): AwsStores {
     schedules: new DynamoDbScheduleStore(onTable),
     policies: new DynamoDbRetentionPolicyStore(onTable),
     alertState: new DynamoDbAlertStateStore(onTable),
+    recoveryWindows: new DynamoDbRecoveryWindowStore(onTable),
     audit: new DynamoDbAuditLog({ ...onTable, key: options.auditKey, anchor, ...(options.clock ? { clock: options.clock } : {}) }),
   };
 }

@@ -8,3 +8,15 @@ export function rpoSetting(option: string | undefined, env: NodeJS.ProcessEnv): 
   const text = option ?? env.CHRONO_BACKUP_PITR_RPO;
   return text === undefined || text === '' ? undefined : parseDuration(text, option !== undefined ? 'rpo' : 'CHRONO_BACKUP_PITR_RPO') / 60_000;
 }
+
+/** Default of CHRONO_BACKUP_PITR_WINDOW_TTL: a scrape every 15 s recomputes the windows once a minute. */
+export const DEFAULT_PITR_WINDOW_TTL_MS = 60_000;
+
+/**
+ * How old the recorded recoverability windows may be before a metrics scrape refreshes them (ms):
+ * CHRONO_BACKUP_PITR_WINDOW_TTL, a duration such as `60s` (`0`: at every scrape), default 60 s.
+ */
+export function pitrWindowTtlSetting(env: NodeJS.ProcessEnv): number {
+  const text = env.CHRONO_BACKUP_PITR_WINDOW_TTL;
+  return text === undefined || text === '' ? DEFAULT_PITR_WINDOW_TTL_MS : parseDuration(text, 'CHRONO_BACKUP_PITR_WINDOW_TTL');
+}

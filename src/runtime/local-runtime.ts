@@ -2,6 +2,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { AppDeps } from '../app/deps.js';
 import { SqliteCatalog } from '../catalog/sqlite-catalog.js';
+import { recoveryWindowStoreOf } from '../catalog/sqlite-recovery-window-store.js';
 import { KeyFileKeyProvider, PassphraseKeyProvider } from '../keys/local-key-provider.js';
 import { systemClock } from '../ports/clock.js';
 import type { Catalog } from '../ports/catalog.js';
@@ -62,7 +63,14 @@ export async function localRuntime(settings: LocalSettings, options: LocalRuntim
     hostname: hostname(),
     logger,
     ...(settings.maxParallelUploads !== undefined ? { maxParallelUploads: settings.maxParallelUploads } : {}),
+    ...withRecoveryWindowStore(catalog),
   };
+}
+
+/** The catalog's recoverability-window store, when it has one (a SQLite catalog does). */
+function withRecoveryWindowStore(catalog: Catalog): Pick<AppDeps, 'recoveryWindowStore'> {
+  const store = recoveryWindowStoreOf(catalog);
+  return store ? { recoveryWindowStore: store } : {};
 }
 
 /**

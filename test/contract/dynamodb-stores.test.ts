@@ -7,6 +7,7 @@ import { DynamoDbAlertStateStore } from '../../src/catalog/dynamodb-alert-state-
 import { DynamoDbAuditAnchor } from '../../src/catalog/dynamodb-audit-anchor.js';
 import { DynamoDbAuditLog } from '../../src/catalog/dynamodb-audit-log.js';
 import { DynamoDbRetentionPolicyStore } from '../../src/catalog/dynamodb-retention-policy-store.js';
+import { DynamoDbRecoveryWindowStore } from '../../src/catalog/dynamodb-recovery-window-store.js';
 import { DynamoDbScheduleStore } from '../../src/catalog/dynamodb-schedule-store.js';
 import type { DynamoDbStoreOptions } from '../../src/catalog/dynamodb-store.js';
 import { createCatalogTable, deleteCatalogTable } from '../../src/catalog/dynamodb-table.js';
@@ -17,11 +18,12 @@ import { awsStores } from '../../src/runtime/aws-stores.js';
 import { startDynamoDbLocal, type DynamoDbLocalHandle } from '../harness/dynamodb-local.js';
 import { describeAlertStateStoreContract } from './alert-state-store.contract.js';
 import { describeAuditLogContract, type AuditLogFixture } from './audit-log.contract.js';
+import { describeRecoveryWindowStoreContract, windowRecord } from './recovery-window-store.contract.js';
 import { describeRetentionPolicyStoreContract } from './retention-policy-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import type { StoreFixture } from './store-fixture.js';
 
-// The stores beside the DynamoDB catalog, all four contracts in one file so that one JVM serves them.
+// The stores beside the DynamoDB catalog, all their contracts in one file so that one JVM serves them.
 // Every test gets a catalog table of its own; every `connect` builds another client, as another
 // Lambda would have.
 let dynamo: DynamoDbLocalHandle;
@@ -72,6 +74,7 @@ function tableFixture<T>(create: (options: DynamoDbStoreOptions) => T): () => Pr
 describeScheduleStoreContract('DynamoDbScheduleStore (DynamoDB Local)', tableFixture((options) => new DynamoDbScheduleStore(options)));
 describeRetentionPolicyStoreContract('DynamoDbRetentionPolicyStore (DynamoDB Local)', tableFixture((options) => new DynamoDbRetentionPolicyStore(options)));
 describeAlertStateStoreContract('DynamoDbAlertStateStore (DynamoDB Local)', tableFixture((options) => new DynamoDbAlertStateStore(options)));
+describeRecoveryWindowStoreContract('DynamoDbRecoveryWindowStore (DynamoDB Local)', tableFixture((options) => new DynamoDbRecoveryWindowStore(options)));
 
 describeAuditLogContract('DynamoDbAuditLog (DynamoDB Local, anchor item)', async (): Promise<AuditLogFixture> => {
   const table = await freshTable();
@@ -109,11 +112,13 @@ describe('awsStores', () => {
       await stores.schedules.createSchedule(schedule);
       await stores.policies.putPolicy({ name: 'shop', policy: { retention_days: 30 }, updated: '2026-01-01T00:00:00.000Z' });
       await stores.alertState.put('backup_failed:plan=shop', { lastSentAt: 1, suppressed: 0, lastAlert: { type: 'backup_failed', severity: 'critical', state: 'firing', key: 'backup_failed:plan=shop', title: 'failed', details: {}, time: '2026-01-01T00:00:00.000Z' } });
+      await stores.recoveryWindows.putWindow(windowRecord('repo', '7400000000000000001'));
       const entry = await stores.audit.append({ actor: { kind: 'system', name: 'test' }, action: 'schedule.create', source: 'local', result: 'success' });
 
       // Each item type keeps to its own partition: the catalog lists only its plan.
       expect((await catalog.listPlans()).map((plan) => plan.name)).toEqual(['shop']);
       await expect(stores.schedules.listSchedules()).resolves.toEqual([schedule]);
+      await expect(stores.recoveryWindows.listWindows()).resolves.toEqual([windowRecord('repo', '7400000000000000001')]);
       await expect(stores.audit.verify()).resolves.toEqual({ ok: true, entries: 1, head: { seq: 1, hash: entry.hash } });
       const anchorKey = { PK: { S: 'AUDIT' }, SK: { S: 'ANCHOR' } };
       const inAnchorTable = await admin.send(new GetItemCommand({ TableName: anchorTable.tableName, Key: anchorKey, ConsistentRead: true }));

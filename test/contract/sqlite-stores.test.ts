@@ -7,10 +7,12 @@ import { FileAuditAnchor } from '../../src/catalog/file-audit-anchor.js';
 import { SqliteAlertStateStore } from '../../src/catalog/sqlite-alert-state-store.js';
 import { SqliteAuditLog } from '../../src/catalog/sqlite-audit-log.js';
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js';
+import { SqliteRecoveryWindowStore } from '../../src/catalog/sqlite-recovery-window-store.js';
 import { SqliteRetentionPolicyStore } from '../../src/catalog/sqlite-retention-policy-store.js';
 import { SqliteScheduleStore } from '../../src/catalog/sqlite-schedule-store.js';
 import { describeAlertStateStoreContract } from './alert-state-store.contract.js';
 import { describeAuditLogContract, type AuditLogFixture } from './audit-log.contract.js';
+import { describeRecoveryWindowStoreContract } from './recovery-window-store.contract.js';
 import { describeRetentionPolicyStoreContract } from './retention-policy-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import type { StoreFixture } from './store-fixture.js';
@@ -55,6 +57,7 @@ function siblingFixture<T>(create: (db: Database.Database) => T): () => Promise<
 describeScheduleStoreContract('SqliteScheduleStore (temp file)', siblingFixture((db) => new SqliteScheduleStore(db)));
 describeRetentionPolicyStoreContract('SqliteRetentionPolicyStore (temp file)', siblingFixture((db) => new SqliteRetentionPolicyStore(db)));
 describeAlertStateStoreContract('SqliteAlertStateStore (temp file)', siblingFixture((db) => new SqliteAlertStateStore(db)));
+describeRecoveryWindowStoreContract('SqliteRecoveryWindowStore (temp file)', siblingFixture((db) => new SqliteRecoveryWindowStore(db)));
 
 describeAuditLogContract('SqliteAuditLog (temp file, anchor file)', async (): Promise<AuditLogFixture> => {
   const catalog = await catalogFile();

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
-import { recoveryWindows } from '../../app/pitr.js';
+import { refreshRecoveryWindows } from '../../app/pitr.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { SourceKind } from '../../domain/snapshot.js';
 import type { ApiServices } from '../api-services.js';
@@ -149,7 +149,7 @@ export function recoveryRoutes(services: ApiServices): Route[] {
       query: windowQuery,
       responses: { 200: 'the recoverability windows and named restore points' },
       async handle({ query }) {
-        const { windows, restorePoints } = await services.withRepository(query.storage_backend_id, (deps) => recoveryWindows(deps));
+        const { windows, restorePoints } = await services.withRepository(query.storage_backend_id, (deps) => refreshRecoveryWindows(deps));
         return json(200, {
           clusters: windows.map((window) => ({
             system_identifier: window.systemIdentifier,

@@ -124,8 +124,9 @@ export function registerPitrCommands(program: Command): void {
     .option('--system-id <id>', 'only this cluster')
     .action(async (opts, command: Command) =>
       withDeps(command, false, async (deps, options) => {
-        const { recoveryWindows } = await import('../../app/pitr.js');
-        const status = await recoveryWindows(deps, opts.systemId ? { systemIdentifier: opts.systemId } : {});
+        const { refreshRecoveryWindows } = await import('../../app/pitr.js');
+        // Recorded in the catalog as well, where the metrics read it.
+        const status = await refreshRecoveryWindows(deps, opts.systemId ? { systemIdentifier: opts.systemId } : {});
         print(options, status, () =>
           status.windows.length === 0
             ? 'no base backups and no archived WAL'

@@ -28,7 +28,7 @@ it('upgrades a version-1 catalog in place: its snapshots and runs stay, backends
   const raw = new Database(file);
   raw.exec(
     'DROP TABLE storage_backends; DROP TABLE replication_receipts; DROP TABLE plans; ' +
-      'DROP TABLE users; DROP TABLE schedules; DROP TABLE schedule_occurrences; DROP TABLE retention_policies; DROP TABLE audit_log; DROP TABLE alert_state; ' +
+      'DROP TABLE users; DROP TABLE schedules; DROP TABLE schedule_occurrences; DROP TABLE retention_policies; DROP TABLE audit_log; DROP TABLE alert_state; DROP TABLE recovery_windows; ' +
       'DROP INDEX runs_kind_newest; DROP INDEX runs_snapshot; ALTER TABLE runs DROP COLUMN plan; ALTER TABLE runs DROP COLUMN snapshot_id;',
   );
   raw.pragma('user_version = 1');

@@ -1,0 +1,53 @@
+/**
+ * For tests where PostgreSQL archives through the built CLI: the CLI run as the account PostgreSQL runs
+ * as (`postgres` through runuser when the tests run as root, since PostgreSQL refuses root), and a wait
+ * for the archiver to get past a position.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { promisify } from 'node:util';
+import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { CLI } from '../integration/cli-harness.js';
+
+const run = promisify(execFile);
+export const asRoot = userInfo().uid === 0;
+
+export interface PostgresCliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the built CLI as PostgreSQL's account and waits for it to close its output. */
+export async function cliAsPostgres(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<PostgresCliResult> {
+  const [command, prefix] = asRoot ? ['runuser', ['-u', 'postgres', '--', process.execPath]] : [process.execPath, []];
+  const started = Date.now();
+  const child = spawn(command, [...prefix, CLI, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  return { code, stdout, stderr, ms: Date.now() - started };
+}
+
+/** The uid and gid PostgreSQL runs as when the tests run as root (files it must own); undefined otherwise. */
+export async function postgresOwner(): Promise<{ uid: number; gid: number } | undefined> {
+  if (!asRoot) return undefined;
+  const { stdout: uid } = await run('id', ['-u', 'postgres']);
+  const { stdout: gid } = await run('id', ['-g', 'postgres']);
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Waits until the segment holding `lsn` has been archived (pg_stat_archiver). */
+export async function waitArchived(cluster: PostgresClusterHandle, lsn: string, timeoutMs = 30_000): Promise<void> {
+  const wanted = await cluster.psql(`SELECT pg_walfile_name('${lsn}')`);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const archived = await cluster.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+    if (archived.length === 24 && archived >= wanted) return;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`segment ${wanted} was not archived within ${timeoutMs} ms`);
+}
