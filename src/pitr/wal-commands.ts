@@ -20,12 +20,35 @@ export interface WalCommandContext {
   systemIdentifier?: string;
 }
 
+/** A WAL file read and checked for archiving, and the cluster it belongs to. */
+export interface PreparedWalPush {
+  file: WalFileName;
+  content: Buffer;
+  systemIdentifier: string;
+}
+
 /**
  * `wal-push <path>` (archive_command, `%p`): stores one WAL file. Complete segments only: a segment
  * file whose size is not its cluster's segment size is refused, so a half-written file is never
  * archived as if it were whole. Exit 0 only once the object was read back from storage.
  */
 export async function walPush(path: string, context: WalCommandContext): Promise<{ file: WalFileName; outcome: PushOutcome; systemIdentifier: string }> {
+  const prepared = await prepareWalPush(path, context);
+  const opened = await openWalRepository(context.env, context.repository);
+  try {
+    const outcome = await new WalArchive(opened.storage, opened.keyring, prepared.systemIdentifier).push(prepared.file, prepared.content);
+    return { file: prepared.file, outcome, systemIdentifier: prepared.systemIdentifier };
+  } finally {
+    await opened.close();
+  }
+}
+
+/**
+ * Reads the file `wal-push` was given and checks it as {@link walPush} does (a complete segment of the
+ * named timeline and of the expected cluster), without touching the repository: the asynchronous pusher
+ * (wal-async-daemon.ts) runs the same checks and pushes through a repository it opened once.
+ */
+export async function prepareWalPush(path: string, context: WalCommandContext): Promise<PreparedWalPush> {
   const file = requireWalFileName(basename(path), 'path');
   const content = await readFile(resolve(context.cwd, path));
   let systemIdentifier = context.systemIdentifier !== undefined ? requireSystemIdentifier(context.systemIdentifier) : undefined;
@@ -41,13 +64,7 @@ export async function walPush(path: string, context: WalCommandContext): Promise
     systemIdentifier = header.systemIdentifier;
   }
   systemIdentifier ??= await readSystemIdentifier(context.cwd);
-  const opened = await openWalRepository(context.env, context.repository);
-  try {
-    const outcome = await new WalArchive(opened.storage, opened.keyring, systemIdentifier).push(file, content);
-    return { file, outcome, systemIdentifier };
-  } finally {
-    await opened.close();
-  }
+  return { file, content, systemIdentifier };
 }
 
 /**

@@ -6,6 +6,7 @@ import { parsePgTarget } from '../../sources/postgres/pg-target.js';
 import { collect, print, snapshotJson, withDeps, type GlobalOptions } from '../command-support.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, formatTable } from '../format.js';
+import type { WalInvocation } from '../../pitr/wal-cli.js';
 
 /** bin/chrono-backup.js, which restore_command calls (from dist/cli/commands/ or src/cli/commands/). */
 const CLI_PATH = fileURLToPath(new URL('../../../bin/chrono-backup.js', import.meta.url));
@@ -21,7 +22,20 @@ export function registerPitrCommands(program: Command): void {
     .description("archive one WAL file (PostgreSQL's archive_command: chrono-backup wal-push %p)")
     .argument('<path>', 'the file to archive (%p, relative to the data directory)')
     .option('--system-id <id>', "the cluster's system identifier (default: from the segment, else global/pg_control)")
-    .action(async (path: string, opts, command: Command) => runWal(command, 'wal-push', [path], opts.systemId));
+    .option('--async', 'hand the file to a background pusher that pushes ahead of PostgreSQL, and exit once it is archived (also CHRONO_BACKUP_WAL_ASYNC=1)')
+    .option('--spool <dir>', 'with --async: status files and the pusher lock (default: pg_wal/.chrono-wal-async; also CHRONO_BACKUP_WAL_SPOOL)')
+    .option('--async-concurrency <n>', 'with --async: pushes at once (1-32; default 4, or CHRONO_BACKUP_WAL_ASYNC_CONCURRENCY)')
+    .option('--async-queue <n>', 'with --async: files pushed ahead of PostgreSQL at most (default 64, or CHRONO_BACKUP_WAL_ASYNC_QUEUE)')
+    .action(async (path: string, opts, command: Command) => {
+      // The lean entry's checks, so both entries accept and refuse the same values.
+      const { MAX_ASYNC_CONCURRENCY, MAX_ASYNC_QUEUE, parseWhole } = await import('../../pitr/wal-async-settings.js');
+      return runWal(command, 'wal-push', [path], opts.systemId, undefined, {
+        ...(opts.async ? { async: true } : {}),
+        ...(opts.spool !== undefined ? { spool: opts.spool } : {}),
+        ...(opts.asyncConcurrency !== undefined ? { asyncConcurrency: parseWhole(opts.asyncConcurrency, '--async-concurrency', 1, MAX_ASYNC_CONCURRENCY) } : {}),
+        ...(opts.asyncQueue !== undefined ? { asyncQueue: parseWhole(opts.asyncQueue, '--async-queue', 1, MAX_ASYNC_QUEUE) } : {}),
+      });
+    });
 
   program
     .command('wal-fetch')
@@ -176,13 +190,15 @@ function registerWalPrune(program: Command): void {
     });
 }
 
-async function runWal(command: Command, name: 'wal-push' | 'wal-fetch', positional: string[], systemIdentifier: string | undefined, prefetch?: string): Promise<void> {
+/** `asyncOptions`: wal-push's `--async` and its settings, already checked. */
+async function runWal(command: Command, name: 'wal-push' | 'wal-fetch', positional: string[], systemIdentifier: string | undefined, prefetch?: string, asyncOptions: Pick<WalInvocation, 'async' | 'spool' | 'asyncConcurrency' | 'asyncQueue'> = {}): Promise<void> {
   const { parsePrefetch, runWalCommand } = await import('../../pitr/wal-cli.js');
   const globals = command.optsWithGlobals<GlobalOptions>();
   const ahead = prefetch !== undefined ? parsePrefetch(prefetch) : 0;
   process.exitCode = await runWalCommand({
     command: name,
     positional,
+    ...asyncOptions,
     ...(globals.repo ? { repository: globals.repo } : {}),
     ...(systemIdentifier ? { systemIdentifier } : {}),
     ...(ahead > 0 ? { prefetch: ahead } : {}),
