@@ -13,6 +13,7 @@ import { readConfig, Repository } from '../repository/repository.js';
 import { providerOf } from '../storage/open-storage.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { AppDeps } from './deps.js';
+import { copyWalArchive, type WalCopyReport } from './replicate-wal.js';
 import { withRepository } from './repository-session.js';
 import { resolveSnapshots } from './run-restore.js';
 import { walkSnapshotBlobs, type BlobReference } from './snapshot-walk.js';
@@ -22,7 +23,7 @@ export interface ReplicateOptions {
   snapshots?: string[];
   /** How long to wait for a conflicting lock on the destination (default 0: fail at once). */
   lockWaitMs?: number;
-  /** Blobs in flight at once (read, verified, queued for packing). Default 8. */
+  /** Blobs (and WAL files) in flight at once (read, verified, queued for packing). Default 8. */
   concurrency?: number;
 }
 
@@ -38,7 +39,8 @@ export interface SnapshotCopyReport {
   receiptId?: string;
 }
 
-export interface ReplicationResult {
+/** Counts of one run; the WAL counts are those of {@link copyWalArchive}. */
+export interface ReplicationResult extends WalCopyReport {
   source: ReplicaEndpoint;
   destination: ReplicaEndpoint;
   /** True when this run created the destination repository. */
@@ -52,14 +54,18 @@ export interface ReplicationResult {
 }
 
 /**
- * Copies snapshots from the source repository (`source.storage`) to a replica at `destination`,
- * transferring only the blobs the replica's index lacks.
+ * Copies snapshots and the WAL archive from the source repository (`source.storage`) to a replica at
+ * `destination`, transferring only the blobs, WAL files and restore points the replica lacks.
  *
  * A replica is the same repository in another place: the same `config` (id, chunker, pack size), the
  * same key slots and the same sealed data keys, copied as stored — wrapped or sealed, never in plain
  * text — so every credential that opens the source opens the replica, blob ids agree, and sealed blobs
  * copy as they are. Each blob is authenticated and checked against its id (its keyed content hash)
  * before it is written; storage checksums and ETags are not trusted for that.
+ *
+ * After the snapshots, the WAL archive and restore points follow (see {@link copyWalArchive}), on every
+ * run and whichever snapshots were asked for: WAL is what makes the base backups on the replica
+ * restorable to a point in time, and which WAL the replica needs follows from the base backups it holds.
  *
  * Writes follow the format's order through the replica's own BlobWriter: packs, then the index, then the
  * snapshot object last. A run that dies leaves the replica consistent; the next run skips what was
@@ -69,6 +75,7 @@ export interface ReplicationResult {
  * @throws ConflictError `conflict.not_a_replica` when the destination holds another repository.
  * @throws KeyAccessError when the destination exists but the source's credentials do not open it.
  * @throws IntegrityError when a source snapshot is damaged (nothing of it is written as a snapshot).
+ * @throws IntegrityError `wal_unverified`, ConflictError `wal_differs`: see {@link copyWalArchive} (thrown after everything else was copied).
  */
 export async function replicateRepository(source: AppDeps, destination: ObjectStorage, options: ReplicateOptions = {}): Promise<ReplicationResult> {
   const started = source.clock.now().getTime();
@@ -90,19 +97,25 @@ export async function replicateRepository(source: AppDeps, destination: ObjectSt
         }
         await replica.reloadIndex();
         const endpoints = { source: endpoint(primary), destination: endpoint(replica) };
-        const copier = new SnapshotCopier(source, primary, replica, endpoints, options.concurrency ?? 8);
+        const concurrency = options.concurrency ?? 8;
+        const copier = new SnapshotCopier(source, primary, replica, endpoints, concurrency);
         const reports: SnapshotCopyReport[] = [];
         try {
           for (const snapshot of snapshots) reports.push(await copier.copy(snapshot));
         } finally {
           await copier.close();
         }
+        // After the snapshots: a damaged WAL file must not hold back the copy of every snapshot, and the
+        // base backups now in the replica decide which WAL it needs. A base backup restores without
+        // the archive (its tar holds the WAL it needs to be consistent), so this order risks nothing.
+        const wal = await copyWalArchive(primary, replica, { concurrency, progress: source.progress });
         source.progress.done();
         return {
           ...endpoints,
           created: !existed,
           keyObjectsCopied,
           snapshots: reports,
+          ...wal,
           blobsCopied: reports.reduce((sum, r) => sum + r.blobsCopied, 0),
           bytesCopied: reports.reduce((sum, r) => sum + r.bytesCopied, 0),
           durationMs: source.clock.now().getTime() - started,
@@ -118,6 +131,9 @@ export async function replicateRepository(source: AppDeps, destination: ObjectSt
         snapshotsCopied: result.snapshots.filter((s) => s.status === 'copied').map((s) => s.snapshotId),
         blobsCopied: result.blobsCopied,
         bytesCopied: result.bytesCopied,
+        walFilesCopied: result.walFilesCopied,
+        walBytesCopied: result.walBytesCopied,
+        restorePointsCopied: result.restorePointsCopied,
       },
     }),
   );

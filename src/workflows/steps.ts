@@ -140,7 +140,7 @@ export async function replicate(runtime: WorkflowRuntime, input: StepInput) {
     const replica = await runtime.openReplica(destination, deps.catalog);
     try {
       const result = await replicateRepository(deps, replica.storage, snapshots && snapshots.length > 0 ? { snapshots } : {});
-      return { destination: result.destination.location, snapshotsCopied: result.snapshots.filter((s) => s.status === 'copied').length, blobsCopied: result.blobsCopied, bytesCopied: result.bytesCopied };
+      return { destination: result.destination.location, snapshotsCopied: result.snapshots.filter((s) => s.status === 'copied').length, blobsCopied: result.blobsCopied, bytesCopied: result.bytesCopied, walFilesCopied: result.walFilesCopied, walBytesCopied: result.walBytesCopied };
     } finally {
       await replica.close();
     }

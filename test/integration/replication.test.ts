@@ -3,22 +3,28 @@
  * every copy verifies in full and restores byte-identical, a second run transfers nothing, an
  * interrupted run resumes and copies less than a full copy, receipts are recorded, and the policy check
  * reports the shortfall before and none after. Needs `npm run build` (worker threads load dist/).
+ * Also: the WAL archive and restore points travel with the snapshots, limited to what the replica's
+ * base backups can use; a second run copies none, a damaged WAL file is reported and not kept.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AppDeps } from '../../src/app/deps.js';
 import { replicateRepository, type ReplicationResult } from '../../src/app/replicate-repository.js';
+import { pruneWal } from '../../src/app/pitr.js';
 import { checkReplication } from '../../src/app/replication-policy.js';
 import { runBackup } from '../../src/app/run-backup.js';
 import { runRestore } from '../../src/app/run-restore.js';
 import { verifyRepository } from '../../src/app/verify-repository.js';
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js';
-import { ConflictError, KeyAccessError, StorageError } from '../../src/domain/errors.js';
+import { ConflictError, IntegrityError, KeyAccessError, StorageError } from '../../src/domain/errors.js';
 import { PassphraseKeyProvider } from '../../src/keys/local-key-provider.js';
+import { WalArchive, type RestorePointRecord } from '../../src/pitr/wal-archive.js';
+import { formatLsn, parseWalFileName, segmentFileName, type WalFileName } from '../../src/pitr/wal-names.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { ObjectStorage } from '../../src/ports/object-storage.js';
 import type { StorageOperation } from '../../src/storage/retrying-object-storage.js';
@@ -231,5 +237,116 @@ describe('replication local → S3 → SFTP', () => {
     // With the original credential the next run brings the new slot across; then the new one opens it.
     await expect(replicateRepository(primary, s3Replica)).resolves.toMatchObject({ keyObjectsCopied: 1, blobsCopied: 0 });
     await expect(Repository.open(s3Replica, second, { loadIndex: false })).resolves.toBeInstanceOf(Repository);
+  });
+});
+
+describe('replication of the WAL archive', () => {
+  const CLUSTER = '7301234567890123456';
+  const segment = (n: number): WalFileName => parseWalFileName(segmentFileName(1, BigInt(n), MiB))!;
+  const HISTORY = parseWalFileName('00000002.history')!;
+  /** What was archived, by file name. */
+  const archived = new Map<string, Buffer>();
+  let archive: WalArchive;
+  let replica: LocalObjectStorage;
+  let firstBase: string;
+
+  /** Opens the archive of the cluster in a repository with the shared credentials (a replica's own keys). */
+  const archiveIn = async (storage: ObjectStorage) => new WalArchive(storage, (await Repository.open(storage, keys(), { loadIndex: false })).keyring, CLUSTER);
+  const archiveSegments = async (...numbers: number[]) => {
+    for (const n of numbers) {
+      // Some WAL, then the zero-filled tail of a switched segment.
+      const content = Buffer.concat([randomBytes(32 * 1024), Buffer.alloc(MiB - 32 * 1024)]);
+      await archive.push(segment(n), content);
+      archived.set(segment(n).name, content);
+    }
+  };
+  const storedSize = async (file: WalFileName) => (await archive.list()).find((f) => f.file.name === file.name)!.size;
+
+  /**
+   * Records a base backup of the cluster starting in `startSegment`. Its tree is a files snapshot's:
+   * replication copies what a snapshot names and never looks inside, and no PostgreSQL is needed here.
+   */
+  async function recordBaseBackup(id: string, startSegment: number): Promise<string> {
+    const repository = await Repository.open(primary.storage, primary.keys, { loadIndex: false });
+    const files = await repository.loadSnapshot(states[0]!.id);
+    const start = BigInt(startSegment) * BigInt(MiB) + 40n;
+    const time = new Date().toISOString();
+    await repository.saveSnapshot({
+      ...files,
+      id,
+      backupId: id,
+      source: 'physical',
+      time,
+      details: { physical: { systemIdentifier: CLUSTER, timeline: 1, startLsn: formatLsn(start), stopLsn: formatLsn(start + 0x200n), startTime: time, stopTime: time, nextXid: '750', walSegmentSize: MiB, serverMajor: 15 } },
+    });
+    return id;
+  }
+
+  beforeAll(async () => {
+    archive = await archiveIn(primary.storage);
+    await archiveSegments(1, 2, 3, 4, 5, 6);
+    const history = Buffer.from('1\t0/700000\tno recovery target specified\n');
+    await archive.push(HISTORY, history);
+    archived.set(HISTORY.name, history);
+    await archive.saveRestorePoint({ name: 'before upgrade', lsn: '0/4000100', timeline: 1, time: new Date().toISOString() });
+    firstBase = await recordBaseBackup('basebackup_20250101_000000', 3);
+    replica = new LocalObjectStorage(join(dir, 'wal-replica'));
+  });
+
+  it('copies the WAL the replica\'s base backups need and the restore points; the replica serves them', async () => {
+    const copy = await replicateRepository(primary, replica);
+    expect(copy.snapshots.find((s) => s.snapshotId === firstBase)?.status).toBe('copied');
+    // Segments 1 and 2 lie before the base backup, the only one: no restore from the replica reads them.
+    expect(copy).toMatchObject({ walFilesCopied: 5, walFilesPresent: 0, walFilesNotNeeded: 2, restorePointsCopied: 1 });
+    const copiedSizes = await Promise.all([3, 4, 5, 6].map((n) => storedSize(segment(n))));
+    expect(copy.walBytesCopied).toBe(copiedSizes.reduce((a, b) => a + b, 0) + (await storedSize(HISTORY)));
+
+    // Read back the way wal-fetch does, with the replica's own keys.
+    const fromReplica = await archiveIn(replica);
+    for (const n of [3, 4, 5, 6]) expect((await fromReplica.fetch(segment(n)))?.equals(archived.get(segment(n).name)!)).toBe(true);
+    expect((await fromReplica.fetch(HISTORY))?.equals(archived.get(HISTORY.name)!)).toBe(true);
+    expect(await fromReplica.fetch(segment(1))).toBeUndefined();
+    expect(await fromReplica.loadRestorePoint('before upgrade')).toEqual(await archive.loadRestorePoint('before upgrade'));
+  });
+
+  it('copies no WAL on a second run', async () => {
+    const again = await replicateRepository(primary, replica);
+    expect(again).toMatchObject({ blobsCopied: 0, walFilesCopied: 0, walBytesCopied: 0, walFilesPresent: 5, walFilesNotNeeded: 2, restorePointsCopied: 0 });
+  });
+
+  it('reports a WAL file that does not open after copying, keeps it out of the replica, and copies the rest', async () => {
+    await archiveSegments(7, 8);
+    // A restore point made again under the same name replaces the record: the replica follows.
+    const moved: RestorePointRecord = { name: 'before upgrade', lsn: '0/8000100', timeline: 1, time: new Date().toISOString() };
+    await archive.saveRestorePoint(moved);
+    const damagedPath = join(dir, 'primary', archive.keyOf(segment(7)));
+    const good = await readFile(damagedPath);
+    const bad = Buffer.from(good);
+    bad[bad.length - 20]! ^= 0x40;
+    await writeFile(damagedPath, bad);
+
+    const failure = await replicateRepository(primary, replica).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(IntegrityError);
+    expect(failure).toMatchObject({ code: 'integrity.wal_unverified', details: { files: [archive.keyOf(segment(7))] } });
+    const fromReplica = await archiveIn(replica);
+    expect(await fromReplica.fetch(segment(7))).toBeUndefined();
+    expect((await fromReplica.fetch(segment(8)))?.equals(archived.get(segment(8).name)!)).toBe(true);
+    expect(await fromReplica.loadRestorePoint('before upgrade')).toEqual(moved);
+
+    // Repaired at the source, the next run brings it across: only it.
+    await writeFile(damagedPath, good);
+    await expect(replicateRepository(primary, replica)).resolves.toMatchObject({ walFilesCopied: 1, walBytesCopied: good.length, restorePointsCopied: 0 });
+    expect((await fromReplica.fetch(segment(7)))?.equals(archived.get(segment(7).name)!)).toBe(true);
+  });
+
+  it('copies the WAL even when only some snapshots are asked for, as much as their base backups need, which WAL retention on the replica keeps', async () => {
+    const laterBase = await recordBaseBackup('basebackup_20250102_000000', 5);
+    const selective = new LocalObjectStorage(join(dir, 'wal-replica-latest'));
+    const copy = await replicateRepository(primary, selective, { snapshots: [laterBase] });
+    expect(copy.snapshots.map((s) => s.snapshotId)).toEqual([laterBase]);
+    // Segments 5 to 8 and the history file; 1 to 4 lie before the replica's only base backup.
+    expect(copy).toMatchObject({ walFilesCopied: 5, walFilesNotNeeded: 4, restorePointsCopied: 1 });
+    const pruned = await pruneWal({ ...primary, storage: selective });
+    expect(pruned.clusters).toEqual([expect.objectContaining({ systemIdentifier: CLUSTER, keptFrom: segment(5).name, deleted: [] })]);
   });
 });

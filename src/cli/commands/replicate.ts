@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { AppDeps } from '../../app/deps.js';
 import { withFailover, type Replica, type Served } from '../../app/failover.js';
-import { replicateRepository } from '../../app/replicate-repository.js';
+import { replicateRepository, type ReplicationResult } from '../../app/replicate-repository.js';
 import { checkReplication } from '../../app/replication-policy.js';
 import { parseDuration } from '../../domain/duration.js';
 import { ValidationError } from '../../domain/errors.js';
@@ -14,13 +14,13 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 
 /**
- * `replicate --to B [--from A] [SNAPSHOT...]` copies snapshots to a replica; `replicate check` reports
- * which snapshots fall short of a policy ("2 copies on 2 providers").
+ * `replicate --to B [--from A] [SNAPSHOT...]` copies snapshots, and always the WAL archive, to a
+ * replica; `replicate check` reports which snapshots fall short of a policy ("2 copies on 2 providers").
  */
 export function registerReplicateCommand(program: Command): void {
   const replicate = program
     .command('replicate')
-    .description('copy snapshots to a replica repository, transferring only the blobs it lacks (default: every snapshot)')
+    .description('copy snapshots, with the WAL archive and restore points, to a replica repository, transferring only what it lacks (default: every snapshot)')
     .argument('[snapshots...]', 'snapshot ids, backup ids or latest')
     .option('--from <location>', 'source repository: folder, URL or @backend (default: --repo)')
     .option('--to <location>', 'destination: folder, URL or @backend; created as a replica when empty')
@@ -40,6 +40,7 @@ export function registerReplicateCommand(program: Command): void {
                   ? `snapshot ${s.snapshotId}: already in the replica`
                   : `snapshot ${s.snapshotId}: ${s.blobsCopied} blobs copied (${formatBytes(s.bytesCopied)}), ${s.blobsSkipped} already there (${formatBytes(s.bytesSkipped)}), in ${formatDuration(s.durationMs)}`,
               ),
+              ...(result.walFilesCopied + result.walFilesPresent + result.walFilesNotNeeded + result.restorePointsCopied > 0 ? [describeWalCopy(result)] : []),
               `${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}) copied to ${result.destination.location} in ${formatDuration(result.durationMs)}, each verified by its content hash`,
             ].join('\n'),
           );
@@ -78,6 +79,15 @@ export function registerReplicateCommand(program: Command): void {
         }
       });
     });
+}
+
+/** The WAL line of `replicate`: what was copied, what the replica had, and what it does not need. */
+function describeWalCopy(result: ReplicationResult): string {
+  const extra = [
+    `${result.walFilesPresent} already there`,
+    ...(result.walFilesNotNeeded > 0 ? [`${result.walFilesNotNeeded} not needed (older than the replica's oldest base backup)`] : []),
+  ];
+  return `WAL: ${result.walFilesCopied} files copied (${formatBytes(result.walBytesCopied)}), ${extra.join(', ')}; ${result.restorePointsCopied} restore point(s) copied; each read back and opened from the replica`;
 }
 
 /** Runs `work` with the dependencies of the source repository: `--from` when given, else `--repo`. */

@@ -1,0 +1,124 @@
+/**
+ * Point-in-time recovery from a replica, end to end: a real PostgreSQL 15 cluster archives through the
+ * built CLI into a repository (1 MiB WAL segments), a base backup and two batches separated by a named
+ * restore point are taken, `replicate` copies the repository, and with the source repository moved
+ * out of reach, `pitr-restore --repo <replica> --target-name` recovers exactly the first batch — the
+ * base backup, the restore point record and the WAL all come from the replica.
+ *
+ * PostgreSQL does not run as root: when the tests run as root, every CLI call and every server runs as
+ * the `postgres` account (runuser), and the directories belong to it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile, spawn } from 'node:child_process';
+import { chmod, chown, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort } from '../harness/child-process.js';
+import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { CLI } from './cli-harness.js';
+
+const run = promisify(execFile);
+const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const asRoot = userInfo().uid === 0;
+
+let cluster: PostgresClusterHandle;
+let root: string;
+let env: NodeJS.ProcessEnv;
+let restoredDataDir: string | undefined;
+
+/** Runs the built CLI as the account PostgreSQL runs as; rejects unless it exits 0. */
+async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const [command, prefix] = asRoot ? ['runuser', ['-u', 'postgres', '--', process.execPath]] : [process.execPath, []];
+  const child = spawn(command, [...prefix, CLI, ...args], { env: { ...env, ...extraEnv }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  if (code !== 0) throw new Error(`chrono-backup ${args.join(' ')} exited ${code}: ${stderr}${stdout}`);
+  return stdout;
+}
+
+/** Waits until the segment holding `lsn` has been archived. */
+async function waitArchived(lsn: string): Promise<void> {
+  const wanted = await cluster.psql(`SELECT pg_walfile_name('${lsn}')`);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const archived = await cluster.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+    if (archived.length === 24 && archived >= wanted) return;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`segment ${wanted} was not archived in time`);
+}
+
+async function stopServer(dataDir: string): Promise<void> {
+  const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'];
+  await (asRoot ? run('runuser', ['-u', 'postgres', '--', ...pgCtl]) : run(pgCtl[0]!, pgCtl.slice(1))).catch(() => undefined);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'chrono-replica-pitr-'));
+  if (asRoot) {
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    await chown(root, Number(uid), Number(gid));
+  }
+  await chmod(root, 0o700);
+  const home = join(root, 'home');
+  const repo = join(root, 'repo');
+  env = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
+  for (const name of ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH', 'CHRONO_BACKUP_REPLICAS']) delete env[name];
+  await cli(['init']);
+  const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
+  cluster = await startPostgresCluster({ initdbArgs: ['--wal-segsize=1'], settings: ['archive_mode=on', `archive_command=${archiveCommand}`, 'archive_timeout=1', 'wal_level=replica'] });
+  env.PGPASSWORD = cluster.password;
+  await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, batch int NOT NULL)');
+}, 120_000);
+
+afterAll(async () => {
+  if (restoredDataDir) await stopServer(restoredDataDir);
+  await cluster?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+}, 60_000);
+
+describe('point-in-time recovery from a replica', () => {
+  const replica = () => join(root, 'replica');
+
+  it('replicates the base backup, the WAL archive and the restore point, and a second run copies nothing', async () => {
+    await cli(['basebackup', '--postgres', cluster.url()]);
+    await cluster.psql('INSERT INTO items (batch) SELECT 1 FROM generate_series(1, 50)');
+    await cli(['restore-point', 'after-batch-1', '--postgres', cluster.url()]);
+    await cluster.psql('INSERT INTO items (batch) SELECT 2 FROM generate_series(1, 50)');
+    await waitArchived(await cluster.psql('SELECT pg_switch_wal()'));
+
+    const text = await cli(['replicate', '--to', replica()]);
+    // The segments written before the base backup are of no use to a restore from the replica.
+    expect(text).toMatch(/^WAL: [1-9]\d* files copied \(.+\), 0 already there(, [1-9]\d* not needed \(older than the replica's oldest base backup\))?; 1 restore point\(s\) copied/m);
+    const again = JSON.parse(await cli(['--json', 'replicate', '--to', replica()])) as Record<string, unknown>;
+    expect(again).toMatchObject({ blobsCopied: 0, walFilesCopied: 0, walBytesCopied: 0, restorePointsCopied: 0, walFilesPresent: expect.any(Number) });
+    expect(again.walFilesPresent as number).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('restores to the restore point with --repo pointing at the replica, the source repository out of reach', async () => {
+    // Moved away: nothing of the restore, wal-fetch included, can read the source.
+    await rename(join(root, 'repo'), join(root, 'repo-away'));
+    const parent = await mkdtemp(join(root, 'restore-'));
+    if (asRoot) await run('chown', ['postgres:postgres', parent]);
+    restoredDataDir = join(parent, 'data');
+    const port = await freePort();
+    const restored = JSON.parse(
+      await cli(['--json', 'pitr-restore', '--repo', replica(), '--target-name', 'after-batch-1', '--data-dir', restoredDataDir, '--start', '--wait-timeout', '60s', '--server-option', `port=${port}`, '--server-option', 'listen_addresses=127.0.0.1', '--server-option', `unix_socket_directories=${parent}`]),
+    ) as { settings: Record<string, string>; recovery?: { state: string } };
+    expect(restored.settings.restore_command).toContain(replica());
+    expect(restored.recovery?.state).toBe('in production');
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: cluster.password, database: 'postgres' });
+    await client.connect();
+    try {
+      const rows = (await client.query<{ batch: number; n: string }>('SELECT batch, count(*) AS n FROM items GROUP BY batch ORDER BY batch')).rows;
+      expect(rows.map((row) => [row.batch, Number(row.n)])).toEqual([[1, 50]]);
+    } finally {
+      await client.end();
+    }
+  }, 90_000);
+});
