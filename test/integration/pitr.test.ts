@@ -14,12 +14,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
 import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { asRoot, cliAsPostgres, postgresOwner, type PostgresCliResult } from '../helpers/postgres-archiving.js';
 import { CLI } from './cli-harness.js';
 import { startLocalServer } from '../../src/local/local-server.js';
 import type { Logger } from '../../src/ports/logger.js';
@@ -28,7 +29,6 @@ const silentLogger: Logger = { debug: () => undefined, info: () => undefined, wa
 
 const run = promisify(execFile);
 const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-const asRoot = userInfo().uid === 0;
 
 let cluster: PostgresClusterHandle;
 let root: string;
@@ -36,24 +36,11 @@ let env: NodeJS.ProcessEnv;
 let owner: { uid: number; gid: number } | undefined;
 const startedDataDirs: string[] = [];
 
-interface Cli {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Cli = PostgresCliResult;
 
 /** Runs the built CLI as the account PostgreSQL runs as. */
-async function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Cli> {
-  const [command, prefix] = asRoot ? ['runuser', ['-u', 'postgres', '--', process.execPath]] : [process.execPath, []];
-  const started = Date.now();
-  const child = spawn(command, [...prefix, CLI, ...args], { env: options.env ?? env, cwd: options.cwd ?? root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  return { code, stdout, stderr, ms: Date.now() - started };
+function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Cli> {
+  return cliAsPostgres(args, { env: options.env ?? env, cwd: options.cwd ?? root });
 }
 
 async function cliJson<T>(args: string[]): Promise<T> {
@@ -121,10 +108,8 @@ const committed: { time?: string; xid?: string; lsn?: string; latestLsn?: string
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'chrono-pitr-'));
-  if (asRoot) {
-    const { stdout: uid } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    owner = { uid: Number(uid), gid: Number(gid) };
+  owner = await postgresOwner();
+  if (owner) {
     await chown(root, owner.uid, owner.gid);
   }
   await chmod(root, 0o700);

@@ -9,19 +9,19 @@
  * the `postgres` account (runuser), and the directories belong to it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, chown, mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
 import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { asRoot, cliAsPostgres, postgresOwner, waitArchived as waitArchivedBy } from '../helpers/postgres-archiving.js';
 import { CLI } from './cli-harness.js';
 
 const run = promisify(execFile);
 const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-const asRoot = userInfo().uid === 0;
 
 let cluster: PostgresClusterHandle;
 let root: string;
@@ -30,28 +30,12 @@ let restoredDataDir: string | undefined;
 
 /** Runs the built CLI as the account PostgreSQL runs as; rejects unless it exits 0. */
 async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
-  const [command, prefix] = asRoot ? ['runuser', ['-u', 'postgres', '--', process.execPath]] : [process.execPath, []];
-  const child = spawn(command, [...prefix, CLI, ...args], { env: { ...env, ...extraEnv }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((done) => child.on('close', done));
+  const { code, stdout, stderr } = await cliAsPostgres(args, { env: { ...env, ...extraEnv }, cwd: root });
   if (code !== 0) throw new Error(`chrono-backup ${args.join(' ')} exited ${code}: ${stderr}${stdout}`);
   return stdout;
 }
 
-/** Waits until the segment holding `lsn` has been archived. */
-async function waitArchived(lsn: string): Promise<void> {
-  const wanted = await cluster.psql(`SELECT pg_walfile_name('${lsn}')`);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const archived = await cluster.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-    if (archived.length === 24 && archived >= wanted) return;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  throw new Error(`segment ${wanted} was not archived in time`);
-}
+const waitArchived = (lsn: string) => waitArchivedBy(cluster, lsn);
 
 async function stopServer(dataDir: string): Promise<void> {
   const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'];
@@ -60,10 +44,8 @@ async function stopServer(dataDir: string): Promise<void> {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'chrono-replica-pitr-'));
-  if (asRoot) {
-    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
-    await chown(root, Number(uid), Number(gid));
-  }
+  const owner = await postgresOwner();
+  if (owner) await chown(root, owner.uid, owner.gid);
   await chmod(root, 0o700);
   const home = join(root, 'home');
   const repo = join(root, 'repo');

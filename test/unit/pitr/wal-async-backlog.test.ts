@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { backlogWarning, BacklogMonitor, claimWarning, measureBacklog, type Backlog, type StatFs } from '../../../src/pitr/wal-async-backlog.js';
 import { WAL_ASYNC_DEFAULTS } from '../../../src/pitr/wal-async-settings.js';
+import { scratchWalDirectory } from '../../helpers/wal-directory.js';
 
 const GiB = 1024 ** 3;
 const thresholds = WAL_ASYNC_DEFAULTS.warn;
@@ -15,11 +15,7 @@ let root: string;
 let walDir: string;
 let spool: string;
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-async-backlog-'));
-  walDir = join(root, 'pg_wal');
-  spool = join(walDir, '.chrono-wal-async');
-  await mkdir(join(walDir, 'archive_status'), { recursive: true });
-  await mkdir(spool);
+  ({ root, walDir, spool } = await scratchWalDirectory('chrono-async-backlog-'));
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../../../src/domain/errors.js';
 import { archiveOrder, runPusher, type PusherOptions, type PushResult } from '../../../src/pitr/wal-async-pusher.js';
 import { readStatus, writeStatus } from '../../../src/pitr/wal-async-spool.js';
+import { scratchWalDirectory } from '../../helpers/wal-directory.js';
 
 const segment = (n: number) => `0000000100000000000000${n.toString(16).toUpperCase().padStart(2, '0')}`;
 const result: PushResult = { size: 16, mtimeMs: 1, outcome: 'archived', systemIdentifier: '42' };
@@ -13,11 +13,7 @@ let root: string;
 let walDir: string;
 let spool: string;
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-async-pusher-'));
-  walDir = join(root, 'pg_wal');
-  spool = join(walDir, '.chrono-wal-async');
-  await mkdir(join(walDir, 'archive_status'), { recursive: true });
-  await mkdir(spool);
+  ({ root, walDir, spool } = await scratchWalDirectory('chrono-async-pusher-'));
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
