@@ -6,7 +6,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { promisify } from 'node:util';
-import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { join } from 'node:path';
+import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
 import { CLI } from '../integration/cli-harness.js';
 
 const run = promisify(execFile);
@@ -50,4 +51,20 @@ export async function waitArchived(cluster: PostgresClusterHandle, lsn: string, 
     await new Promise((done) => setTimeout(done, 50));
   }
   throw new Error(`segment ${wanted} was not archived within ${timeoutMs} ms`);
+}
+
+const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/**
+ * A PostgreSQL 15 cluster archiving every WAL file through `archiveCommand` (e.g. the built CLI's
+ * `wal-push %p`), with 1 MiB segments and a switch every second so tests fill and archive them fast.
+ */
+export function startArchivingCluster(archiveCommand: string): Promise<PostgresClusterHandle> {
+  return startPostgresCluster({ initdbArgs: ['--wal-segsize=1'], settings: ['archive_mode=on', `archive_command=${archiveCommand}`, 'archive_timeout=1', 'wal_level=replica'] });
+}
+
+/** Stops a server a test started on a restored data directory (immediately: the copy is thrown away); never throws. */
+export async function stopPostgresServer(dataDir: string): Promise<void> {
+  const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'];
+  await (asRoot ? run('runuser', ['-u', 'postgres', '--', ...pgCtl]) : run(pgCtl[0]!, pgCtl.slice(1))).catch(() => undefined);
 }

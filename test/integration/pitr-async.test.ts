@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWalFileName, segmentNumber } from '../../src/pitr/wal-names.js';
 import { startHttpReceiver } from '../harness/alert-receivers.js';
-import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { cliAsPostgres, postgresOwner, waitArchived } from '../helpers/postgres-archiving.js';
+import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { cliAsPostgres, postgresOwner, waitArchived, startArchivingCluster } from '../helpers/postgres-archiving.js';
 import { CLI } from './cli-harness.js';
 
 const SEGMENT_SIZE = 1024 * 1024;
@@ -86,7 +86,7 @@ beforeAll(async () => {
   expect((await cli(['init'])).code).toBe(0);
   // Short waits so a failing repository shows within seconds; a short idle so no pusher outlives the test by much.
   const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} CHRONO_BACKUP_WAL_ASYNC_WAIT=5s CHRONO_BACKUP_WAL_ASYNC_IDLE=3s ${process.execPath} ${CLI} wal-push --async %p`;
-  cluster = await startPostgresCluster({ initdbArgs: ['--wal-segsize=1'], settings: ['archive_mode=on', `archive_command=${archiveCommand}`, 'archive_timeout=1', 'wal_level=replica'] });
+  cluster = await startArchivingCluster(archiveCommand);
   env.PGPASSWORD = cluster.password;
   spool = join(await cluster.psql('SHOW data_directory'), 'pg_wal', '.chrono-wal-async');
   systemIdentifier = await cluster.psql('SELECT system_identifier FROM pg_control_system()');

@@ -20,8 +20,8 @@ import { startLocalServer } from '../../src/local/local-server.js';
 import type { Alert } from '../../src/ports/alert-channel.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { startHttpReceiver, type HttpReceiver } from '../harness/alert-receivers.js';
-import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { cliAsPostgres, postgresOwner, waitArchived, type PostgresCliResult } from '../helpers/postgres-archiving.js';
+import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { cliAsPostgres, postgresOwner, waitArchived, type PostgresCliResult, startArchivingCluster } from '../helpers/postgres-archiving.js';
 import { findSamples, parsePrometheusText, sampleValue, type PromExposition } from '../helpers/prometheus-text.js';
 import { CLI } from './cli-harness.js';
 
@@ -106,7 +106,7 @@ beforeAll(async () => {
   receiver = await startHttpReceiver({ secret: WEBHOOK_SECRET });
   expect((await cli(['init'])).code).toBe(0);
   const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startPostgresCluster({ initdbArgs: ['--wal-segsize=1'], settings: ['archive_mode=on', `archive_command=${archiveCommand}`, 'archive_timeout=1', 'wal_level=replica'] });
+  cluster = await startArchivingCluster(archiveCommand);
   env.PGPASSWORD = cluster.password;
   await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, note text)');
   const backup = await cliJson<{ snapshots: { id: string; details: { physical: { systemIdentifier: string; stopTime: string } } }[] }>(['basebackup', '--postgres', cluster.url()]);

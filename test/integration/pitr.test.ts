@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
-import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { asRoot, cliAsPostgres, postgresOwner, type PostgresCliResult } from '../helpers/postgres-archiving.js';
+import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { asRoot, cliAsPostgres, postgresOwner, type PostgresCliResult, startArchivingCluster, stopPostgresServer } from '../helpers/postgres-archiving.js';
 import { CLI } from './cli-harness.js';
 import { startLocalServer } from '../../src/local/local-server.js';
 import type { Logger } from '../../src/ports/logger.js';
@@ -28,7 +28,6 @@ import type { Logger } from '../../src/ports/logger.js';
 const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const run = promisify(execFile);
-const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 let cluster: PostgresClusterHandle;
 let root: string;
@@ -98,11 +97,7 @@ async function restoreAndRead(targetArgs: string[]): Promise<{ batches: Record<s
   }
 }
 
-async function stopServer(dataDir: string): Promise<void> {
-  const [command, prefix] = asRoot ? ['runuser', ['-u', 'postgres', '--']] : [join(PG_BIN, 'pg_ctl'), []];
-  const args = asRoot ? [...prefix, join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'] : ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
-  await run(command, args).catch(() => undefined);
-}
+const stopServer = stopPostgresServer;
 
 const committed: { time?: string; xid?: string; lsn?: string; latestLsn?: string; baseBackup?: string; systemIdentifier?: string } = {};
 
@@ -124,7 +119,7 @@ beforeAll(async () => {
   const init = await cli(['init']);
   expect(init.code).toBe(0);
   const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startPostgresCluster({ initdbArgs: ['--wal-segsize=1'], settings: ['archive_mode=on', `archive_command=${archiveCommand}`, 'archive_timeout=1', 'wal_level=replica'] });
+  cluster = await startArchivingCluster(archiveCommand);
   env.PGPASSWORD = cluster.password;
   await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, batch int NOT NULL, note text); CREATE TABLE victim (id int); INSERT INTO victim SELECT generate_series(1, 10);');
 }, 120_000);

@@ -16,12 +16,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
-import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { asRoot, cliAsPostgres, postgresOwner, waitArchived as waitArchivedBy } from '../helpers/postgres-archiving.js';
+import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
+import { asRoot, cliAsPostgres, postgresOwner, waitArchived as waitArchivedBy, startArchivingCluster, stopPostgresServer } from '../helpers/postgres-archiving.js';
 import { CLI } from './cli-harness.js';
 
 const run = promisify(execFile);
-const PG_BIN = process.env.CHRONO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 let cluster: PostgresClusterHandle;
 let root: string;
@@ -37,10 +36,7 @@ async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<st
 
 const waitArchived = (lsn: string) => waitArchivedBy(cluster, lsn);
 
-async function stopServer(dataDir: string): Promise<void> {
-  const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'];
-  await (asRoot ? run('runuser', ['-u', 'postgres', '--', ...pgCtl]) : run(pgCtl[0]!, pgCtl.slice(1))).catch(() => undefined);
-}
+const stopServer = stopPostgresServer;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'chrono-replica-pitr-'));
@@ -53,7 +49,7 @@ beforeAll(async () => {
   for (const name of ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH', 'CHRONO_BACKUP_REPLICAS']) delete env[name];
   await cli(['init']);
   const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startPostgresCluster({ initdbArgs: ['--wal-segsize=1'], settings: ['archive_mode=on', `archive_command=${archiveCommand}`, 'archive_timeout=1', 'wal_level=replica'] });
+  cluster = await startArchivingCluster(archiveCommand);
   env.PGPASSWORD = cluster.password;
   await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, batch int NOT NULL)');
 }, 120_000);
