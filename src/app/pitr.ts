@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import { asBackupError, ConflictError, NotFoundError, SourceError, ValidationError } from '../domain/errors.js';
 import type { PhysicalBackupDetails, Snapshot } from '../domain/snapshot.js';
@@ -9,6 +12,7 @@ import type { RecoveryWindowRecord } from '../ports/recovery-window-store.js';
 import { BlobPool } from '../repository/blob-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { exited, stderrTail } from '../sources/child-output.js';
+import type { StreamFiles } from '../sources/stream-files.js';
 import { withPg } from '../sources/postgres/pg-client.js';
 import { describePgTarget, type PgTarget } from '../sources/postgres/pg-target.js';
 import { BASE_TAR, physicalSource } from '../pitr/basebackup-source.js';
@@ -21,6 +25,16 @@ import { listArchivedClusters, WAL_PREFIX, WalArchive, type RestorePointRecord }
 import { PREFETCH_DIRECTORY } from '../pitr/wal-spool.js';
 import { parseLsn, parseTimelineHistory, type TimelineSwitch } from '../pitr/wal-names.js';
 import { isWalNeeded, walNeededFrom } from '../pitr/wal-retention.js';
+import {
+  createTablespaceDirectories,
+  formatTablespaceMap,
+  MANIFEST_FILE,
+  placeTablespaces,
+  removeTablespaceDirectories,
+  TABLESPACE_MAP,
+  type TablespaceMappings,
+  type TablespacePlacement,
+} from '../pitr/tablespaces.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { AppDeps } from './deps.js';
 import { openOrCreate, withRepository } from './repository-session.js';
@@ -224,6 +238,8 @@ export interface PitrRestoreInput {
   restoreCommand: (systemIdentifier: string) => RestoreCommand;
   /** Start the server and wait until it has recovered to the target and promoted. */
   start?: { serverOptions: string[]; timeoutMs: number; logFile?: string };
+  /** Original tablespace location → directory to restore it into (see pitr/tablespaces.ts parseTablespaceMappings). */
+  tablespaceMappings?: TablespaceMappings;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -236,6 +252,8 @@ export interface PitrRestoreResult {
   /** What the server's environment must still provide for restore_command. */
   warnings: string[];
   extractMs: number;
+  /** Where each user tablespace was restored (absent: the base backup has none). */
+  tablespaces?: { oid: number; name: string; location: string; directory: string }[];
   recovery?: RecoveryOutcome;
 }
 
@@ -243,7 +261,11 @@ export interface PitrRestoreResult {
  * `pitr-restore`: picks the newest base backup that ends before the target, extracts it into an empty
  * data directory, writes the recovery settings (restore_command → wal-fetch, recovery_target_*,
  * promote) and recovery.signal, and with `start` starts the server and waits for the promotion.
- * Without `start`, starting PostgreSQL on the directory does the same.
+ * Without `start`, starting PostgreSQL on the directory does the same. Each user tablespace goes to
+ * its mapped directory or, unmapped, to its original location if that is absent or empty; all of this
+ * is checked before anything is written, and `tablespace_map` is rewritten with the final locations
+ * (PostgreSQL creates the pg_tblspc links from it when recovery starts). A failed extraction removes
+ * what it wrote, in the data directory and in the tablespace directories.
  */
 export async function pitrRestore(deps: AppDeps, input: PitrRestoreInput): Promise<PitrRestoreResult> {
   const dataDirectory = resolve(input.dataDirectory);
@@ -256,21 +278,25 @@ export async function pitrRestore(deps: AppDeps, input: PitrRestoreInput): Promi
   return withRepository(deps, { lock: 'shared', operation: 'restore' }, async (repository) => {
     const backup = await pickBaseBackup(deps, repository, input);
     const physical = backup.details.physical;
+    const placements = await placeTablespaces(physical.tablespaces ?? [], input.tablespaceMappings ?? new Map(), dataDirectory);
     const started = Date.now();
     await mkdir(dataDirectory, { recursive: true, mode: 0o700 });
     deps.progress.phase(`restore ${backup.id}`, { bytes: backup.stats.totalBytes });
     const restoreCommand = input.restoreCommand(physical.systemIdentifier);
     const settings = { restore_command: restoreCommand.command, ...recoverySettings(input.target) };
     try {
-      await extractBaseBackup(repository, backup, dataDirectory);
+      await createTablespaceDirectories(placements);
+      await extractBaseBackup(repository, backup, dataDirectory, placements);
       await writeRecoveryConfig(dataDirectory, settings, `chrono-backup pitr-restore ${new Date().toISOString()}: cluster ${physical.systemIdentifier} from base backup ${backup.id} to ${describeRecoveryTarget(input.target)}`);
     } catch (error) {
       // The directory was empty: leave it so rather than half a cluster someone might start.
       for (const entry of await readdir(dataDirectory).catch(() => [])) await rm(join(dataDirectory, entry), { recursive: true, force: true });
+      await removeTablespaceDirectories(placements);
       throw error;
     }
     const extractMs = Date.now() - started;
     const result: PitrRestoreResult = { baseBackup: backup.id, systemIdentifier: physical.systemIdentifier, target: describeRecoveryTarget(input.target), dataDirectory, settings, warnings: restoreCommand.warnings, extractMs };
+    if (placements.length > 0) result.tablespaces = placements.map((p) => ({ oid: p.tablespace.oid, name: p.tablespace.name, location: p.tablespace.location, directory: p.directory }));
     if (input.start) {
       deps.progress.phase('recover');
       result.recovery = await startAndAwaitRecovery(dataDirectory, {
@@ -305,31 +331,44 @@ async function pickBaseBackup(deps: AppDeps, repository: Repository, input: Pitr
   return chooseBaseBackup(all.map((snapshot) => ({ id: snapshot.id, physical: snapshot.details.physical, snapshot })), input.target, restorePointLsn).snapshot;
 }
 
-/** Streams base.tar out of the repository into `tar -x` (blobs authenticated as they are read). */
-async function extractBaseBackup(repository: Repository, backup: Snapshot, dataDirectory: string): Promise<void> {
+/**
+ * Streams base.tar out of the repository into `tar -x` in the data directory (blobs authenticated as
+ * they are read), each tablespace's tar into its placement, a separately stored backup manifest next to
+ * them (where it sits when it comes inside base.tar), and with tablespaces rewrites `tablespace_map`
+ * with the final locations (base.tar's names the original ones).
+ */
+async function extractBaseBackup(repository: Repository, backup: Snapshot, dataDirectory: string, placements: readonly TablespacePlacement[]): Promise<void> {
   const pool = new BlobPool(repository.keyring, { compression: 'none', chunker: repository.config.chunker });
   try {
     const files = await snapshotFiles(repository, backup.tree, pool);
-    if (files.size(BASE_TAR) === undefined) throw new NotFoundError('file in snapshot', `${BASE_TAR} of ${backup.id}`);
-    // --no-same-owner: the files belong to whoever restores (PostgreSQL runs as the data directory's owner).
-    const tar = spawn('tar', ['-x', '-f', '-', '--no-same-owner', '-C', dataDirectory], { stdio: ['pipe', 'ignore', 'pipe'] });
-    const stderr = stderrTail(tar);
-    const done = exited(tar);
-    done.catch(() => undefined);
-    try {
-      for await (const part of files.open(BASE_TAR)) {
-        if (!tar.stdin!.write(part)) await once(tar.stdin!, 'drain');
-      }
-      tar.stdin!.end();
-    } catch (error) {
-      tar.kill('SIGKILL');
-      throw error;
-    }
-    const status = await done;
-    if (status.code !== 0) throw new SourceError('postgres.extract_failed', `tar could not extract ${backup.id} into ${dataDirectory}: ${stderr() || `exit ${status.code ?? status.signal}`}`);
+    await extractTar(files, BASE_TAR, dataDirectory, backup.id);
+    for (const placement of placements) await extractTar(files, placement.tablespace.file, placement.directory, backup.id);
+    if (files.size(MANIFEST_FILE) !== undefined) await pipeline(Readable.from(files.open(MANIFEST_FILE)), createWriteStream(join(dataDirectory, MANIFEST_FILE), { mode: 0o600 }));
+    if (placements.length > 0) await writeFile(join(dataDirectory, TABLESPACE_MAP), formatTablespaceMap(placements), { mode: 0o600 });
   } finally {
     await pool.close();
   }
+}
+
+/** Streams one tar file of the snapshot into `tar -x -C directory`. */
+async function extractTar(files: StreamFiles, name: string, directory: string, backupId: string): Promise<void> {
+  if (files.size(name) === undefined) throw new NotFoundError('file in snapshot', `${name} of ${backupId}`);
+  // --no-same-owner: the files belong to whoever restores (PostgreSQL runs as the data directory's owner).
+  const tar = spawn('tar', ['-x', '-f', '-', '--no-same-owner', '-C', directory], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const stderr = stderrTail(tar);
+  const done = exited(tar);
+  done.catch(() => undefined);
+  try {
+    for await (const part of files.open(name)) {
+      if (!tar.stdin!.write(part)) await once(tar.stdin!, 'drain');
+    }
+    tar.stdin!.end();
+  } catch (error) {
+    tar.kill('SIGKILL');
+    throw error;
+  }
+  const status = await done;
+  if (status.code !== 0) throw new SourceError('postgres.extract_failed', `tar could not extract ${name} of ${backupId} into ${directory}: ${stderr() || `exit ${status.code ?? status.signal}`}`);
 }
 
 export interface WalPruneResult {

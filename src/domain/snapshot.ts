@@ -36,6 +36,18 @@ export interface PhysicalBackupDetails {
   nextXid: string;
   walSegmentSize: number;
   serverMajor: number;
+  /** The cluster's user tablespaces, each stored as its own tar file (absent: none, everything is in base.tar). */
+  tablespaces?: PhysicalTablespace[];
+}
+
+/** A user tablespace of a base backup: where it was on the server and which snapshot file holds it. */
+export interface PhysicalTablespace {
+  oid: number;
+  name: string;
+  /** pg_tablespace_location() when the backup was taken (absolute). */
+  location: string;
+  /** The snapshot file holding its tar archive (pg_basebackup's `<oid>.tar`). */
+  file: string;
 }
 
 /** Byte and item counts of one backup run. */

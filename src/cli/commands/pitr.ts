@@ -100,8 +100,11 @@ export function registerPitrCommands(program: Command): void {
     .option('--start', 'start PostgreSQL and wait until it has recovered and promoted')
     .option('--server-option <name=value>', 'with --start: a server setting for this start, e.g. port=5433 (repeatable)', collect, [])
     .option('--wait-timeout <duration>', 'with --start: how long recovery may take', '30m')
+    .option('--tablespace-mapping <olddir=newdir>', 'restore the tablespace that was at olddir into newdir, a new or empty directory (repeatable; as pg_basebackup\'s option; \\= for an = in a path)', collect, [])
     .action(async (opts, command: Command) => {
       const { parseRecoveryTarget } = await import('../../pitr/recovery-target.js');
+      const { parseTablespaceMappings } = await import('../../pitr/tablespaces.js');
+      const tablespaceMappings = parseTablespaceMappings(opts.tablespaceMapping);
       const target = parseRecoveryTarget({ targetTime: opts.targetTime, targetXid: opts.targetXid, targetLsn: opts.targetLsn, targetName: opts.targetName, latest: opts.latest });
       const timeoutMs = parseDuration(opts.waitTimeout, 'wait-timeout');
       const globals = command.optsWithGlobals<GlobalOptions>();
@@ -117,11 +120,13 @@ export function registerPitrCommands(program: Command): void {
           ...(opts.baseBackup ? { baseBackup: opts.baseBackup } : {}),
           restoreCommand: (systemIdentifier) => restoreCommandFor(settings, systemIdentifier, { node: process.execPath, cli: CLI_PATH }),
           ...(opts.start ? { start: { serverOptions: opts.serverOption, timeoutMs } } : {}),
+          tablespaceMappings,
         });
         print(options, result, () =>
           [
             ...result.warnings.map((warning) => `warning: ${warning}`),
             `restored base backup ${result.baseBackup} of cluster ${result.systemIdentifier} into ${result.dataDirectory} in ${formatDuration(result.extractMs)}; recovery target: ${result.target}`,
+            ...(result.tablespaces ?? []).map((t) => `tablespace ${t.name} (oid ${t.oid}, was ${t.location}) restored into ${t.directory}`),
             result.recovery
               ? `PostgreSQL recovered and promoted in ${formatDuration(result.recovery.durationMs)} (${result.recovery.state})`
               : `start PostgreSQL on ${result.dataDirectory} to recover to the target; it promotes there`,

@@ -3,15 +3,16 @@ import { SourceError } from '../../domain/errors.js';
 import { describePgTarget, type PgTarget } from './pg-target.js';
 
 /**
- * Opens a SQL session on `database`. The password comes from `env.PGPASSWORD`, else from the pgpass
- * file as libpq would find it; failures become SourceErrors that name the server and database (never
- * the password) and say what to check.
+ * Opens a SQL session on `database`, or with `replication: true` a physical replication session (the
+ * protocol pg_basebackup speaks; `database` then only names it in errors). The password comes from
+ * `env.PGPASSWORD`, else from the pgpass file as libpq would find it; failures become SourceErrors that
+ * name the server and database (never the password) and say what to check.
  */
-export async function connectPg(target: PgTarget, database: string, env: NodeJS.ProcessEnv = process.env): Promise<pg.Client> {
+export async function connectPg(target: PgTarget, database: string, env: NodeJS.ProcessEnv = process.env, options: { replication?: boolean } = {}): Promise<pg.Client> {
   const client = new pg.Client({
     host: target.host,
     port: target.port,
-    database,
+    ...(options.replication ? { replication: true } : { database }),
     ...(target.user ? { user: target.user } : {}),
     ...(env.PGPASSWORD !== undefined ? { password: env.PGPASSWORD } : {}),
     ...(target.sslMode && target.sslMode !== 'disable' && target.sslMode !== 'allow' && target.sslMode !== 'prefer'
@@ -19,7 +20,7 @@ export async function connectPg(target: PgTarget, database: string, env: NodeJS.
       : {}),
     connectionTimeoutMillis: Number(env.PGCONNECT_TIMEOUT ?? 15) * 1000,
     application_name: 'chrono-backup',
-  });
+  } as pg.ClientConfig);
   // An idle session that drops later must not crash the process; the next query reports it.
   client.on('error', () => undefined);
   try {
