@@ -2,13 +2,17 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { repositoryStats } from '../../app/repository-stats.js';
+import type { AppDeps } from '../../app/deps.js';
+import { asBackupError } from '../../domain/errors.js';
 import { randomId } from '../../domain/ids.js';
+import { pitrWindowTtlSetting } from '../../runtime/health-settings.js';
 import { withDeps } from '../command-support.js';
 
 /**
  * `chrono-backup metrics`: the Prometheus exposition of the catalog's metrics, on stdout or into a file
  * for node_exporter's textfile collector. Needs only the catalog (no key), unless `--repository-stats`
- * asks for the exact storage used, which opens the repository and lists its storage.
+ * asks for the exact storage used, which opens the repository and lists its storage, or a recorded
+ * PostgreSQL window is due for a refresh (see recordedWindows).
  */
 export function registerMetricsCommand(program: Command): void {
   program
@@ -21,12 +25,32 @@ export function registerMetricsCommand(program: Command): void {
         const measured = opts.repositoryStats ? { stats: await repositoryStats(deps), measuredAt: deps.clock.now() } : undefined;
         // prom-client is loaded by this command only (about 70 ms), not at every CLI start.
         const { createBackupMetricsRegistry } = await import('../../metrics/backup-metrics.js');
-        const registry = createBackupMetricsRegistry({ catalog: deps.catalog, ...(measured ? { repositoryStats: () => Promise.resolve(measured) } : {}) });
+        const recoveryWindows = await recordedWindows(deps);
+        const registry = createBackupMetricsRegistry({ catalog: deps.catalog, ...(measured ? { repositoryStats: () => Promise.resolve(measured) } : {}), ...(recoveryWindows ? { recoveryWindows } : {}) });
         const text = withoutEmptyFamilies(await registry.metrics());
         if (opts.output) await writeAtomically(resolve(opts.output), text);
         else process.stdout.write(text);
       }),
     );
+}
+
+/**
+ * The PostgreSQL recoverability windows as recorded, first recomputed (and recorded) when the oldest is
+ * older than CHRONO_BACKUP_PITR_WINDOW_TTL and the repository archives WAL, as the server does at a
+ * scrape — but waiting for it: this command runs from cron, not under a scraper's timeout. A refresh
+ * that fails (no key here, storage down) is a warning, and the records are reported as they are.
+ */
+async function recordedWindows(deps: AppDeps) {
+  const store = deps.recoveryWindowStore;
+  if (!store) return undefined;
+  const [{ refreshingRecoveryWindows }, { refreshArchivedWindows }] = await Promise.all([import('../../metrics/recovery-window-refresh.js'), import('../../app/pitr.js')]);
+  return refreshingRecoveryWindows({
+    store,
+    maxAgeMs: pitrWindowTtlSetting(process.env),
+    waitMs: Number.POSITIVE_INFINITY,
+    refresh: () => refreshArchivedWindows(deps),
+    onError: (error) => deps.logger?.warn('could not refresh the recoverability windows; reporting them as recorded', { error: asBackupError(error).message }),
+  });
 }
 
 /**
