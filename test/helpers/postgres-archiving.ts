@@ -4,7 +4,8 @@
  * for the archiver to get past a position.
  */
 import { execFile, spawn } from 'node:child_process';
-import { userInfo } from 'node:os';
+import { chmod, chown, mkdtemp } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { startPostgresCluster, type PostgresClusterHandle } from '../harness/postgres-cluster.js';
@@ -67,4 +68,37 @@ export function startArchivingCluster(archiveCommand: string): Promise<PostgresC
 export async function stopPostgresServer(dataDir: string): Promise<void> {
   const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', '-w', 'stop'];
   await (asRoot ? run('runuser', ['-u', 'postgres', '--', ...pgCtl]) : run(pgCtl[0]!, pgCtl.slice(1))).catch(() => undefined);
+}
+
+/** A test's folder for archiving: PostgreSQL's account owns it, and the CLI's home and repository are in it. */
+export interface ArchivingScratch {
+  root: string;
+  home: string;
+  repo: string;
+  /** This process's environment naming that home and repository, without settings that would point elsewhere. */
+  env: NodeJS.ProcessEnv;
+  /** PostgreSQL's account when the tests run as root (see {@link postgresOwner}). */
+  owner: { uid: number; gid: number } | undefined;
+}
+
+/** Settings that would send the CLI to another key or repository than the scratch one. */
+const FOREIGN_SETTINGS = ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH'];
+
+/** Creates the scratch folder (mode 0700, owned by PostgreSQL's account); `unset` names more variables to leave out. */
+export async function archivingScratch(prefix: string, unset: readonly string[] = []): Promise<ArchivingScratch> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const owner = await postgresOwner();
+  if (owner) await chown(root, owner.uid, owner.gid);
+  await chmod(root, 0o700);
+  const home = join(root, 'home');
+  const repo = join(root, 'repo');
+  const env: NodeJS.ProcessEnv = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
+  for (const name of [...FOREIGN_SETTINGS, ...unset]) delete env[name];
+  return { root, home, repo, env, owner };
+}
+
+/** The archive_command that pushes into the scratch repository with the built CLI: `wal-push <args> %p`, with `settings` in its environment. */
+export function walPushCommand(scratch: Pick<ArchivingScratch, 'home' | 'repo'>, options: { settings?: Record<string, string>; args?: readonly string[] } = {}): string {
+  const settings = Object.entries({ CHRONO_BACKUP_HOME: scratch.home, CHRONO_BACKUP_REPO: scratch.repo, ...options.settings }).map(([name, value]) => `${name}=${value}`);
+  return [...settings, process.execPath, CLI, 'wal-push', ...(options.args ?? []), '%p'].join(' ');
 }

@@ -10,14 +10,12 @@
  * As in pitr.test.ts, the CLI and the servers run as `postgres` when the tests run as root.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseWalFileName, segmentNumber } from '../../src/pitr/wal-names.js';
 import { startHttpReceiver } from '../harness/alert-receivers.js';
 import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { cliAsPostgres, postgresOwner, waitArchived, startArchivingCluster } from '../helpers/postgres-archiving.js';
-import { CLI } from './cli-harness.js';
+import { cliAsPostgres, waitArchived, startArchivingCluster, archivingScratch, walPushCommand } from '../helpers/postgres-archiving.js';
 
 const SEGMENT_SIZE = 1024 * 1024;
 const WEBHOOK_SECRET = 'a-webhook-secret-for-the-async-test';
@@ -75,18 +73,11 @@ async function killPusher(): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-pitr-async-'));
-  owner = await postgresOwner();
-  if (owner) await chown(root, owner.uid, owner.gid);
-  await chmod(root, 0o700);
-  const home = join(root, 'home');
-  repo = join(root, 'repo');
-  env = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
-  for (const name of ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH', 'CHRONO_BACKUP_WAL_ASYNC']) delete env[name];
+  const scratch = await archivingScratch('chrono-pitr-async-', ['CHRONO_BACKUP_WAL_ASYNC']);
+  ({ root, owner, repo, env } = scratch);
   expect((await cli(['init'])).code).toBe(0);
   // Short waits so a failing repository shows within seconds; a short idle so no pusher outlives the test by much.
-  const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} CHRONO_BACKUP_WAL_ASYNC_WAIT=5s CHRONO_BACKUP_WAL_ASYNC_IDLE=3s ${process.execPath} ${CLI} wal-push --async %p`;
-  cluster = await startArchivingCluster(archiveCommand);
+  cluster = await startArchivingCluster(walPushCommand(scratch, { settings: { CHRONO_BACKUP_WAL_ASYNC_WAIT: '5s', CHRONO_BACKUP_WAL_ASYNC_IDLE: '3s' }, args: ['--async'] }));
   env.PGPASSWORD = cluster.password;
   spool = join(await cluster.psql('SHOW data_directory'), 'pg_wal', '.chrono-wal-async');
   systemIdentifier = await cluster.psql('SELECT system_identifier FROM pg_control_system()');

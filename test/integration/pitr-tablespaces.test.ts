@@ -11,15 +11,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
 import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { cliAsPostgres, postgresOwner, waitArchived, type PostgresCliResult, startArchivingCluster, stopPostgresServer } from '../helpers/postgres-archiving.js';
-import { CLI } from './cli-harness.js';
+import { cliAsPostgres, waitArchived, type PostgresCliResult, startArchivingCluster, stopPostgresServer, archivingScratch, walPushCommand } from '../helpers/postgres-archiving.js';
 
 const run = promisify(execFile);
 
@@ -42,17 +40,10 @@ async function ownedDirectory(path: string): Promise<string> {
 const stopServer = stopPostgresServer;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-pitr-ts-'));
-  owner = await postgresOwner();
-  if (owner) await chown(root, owner.uid, owner.gid);
-  await chmod(root, 0o700);
-  const home = join(root, 'home');
-  const repo = join(root, 'repo');
-  env = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
-  for (const name of ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH']) delete env[name];
+  const scratch = await archivingScratch('chrono-pitr-ts-');
+  ({ root, owner, env } = scratch);
   expect((await cli(['init'])).code).toBe(0);
-  const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startArchivingCluster(archiveCommand);
+  cluster = await startArchivingCluster(walPushCommand(scratch));
   env.PGPASSWORD = cluster.password;
   tablespaceDir = await ownedDirectory(join(root, 'ts-original'));
   await cluster.psql(`CREATE TABLESPACE spaced LOCATION '${tablespaceDir}'`);

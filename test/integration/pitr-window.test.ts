@@ -13,17 +13,15 @@
  * never beside one, so the catalog's files keep their owner.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmod, chown, mkdtemp, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startLocalServer } from '../../src/local/local-server.js';
 import type { Alert } from '../../src/ports/alert-channel.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { startHttpReceiver, type HttpReceiver } from '../harness/alert-receivers.js';
 import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { cliAsPostgres, postgresOwner, waitArchived, type PostgresCliResult, startArchivingCluster } from '../helpers/postgres-archiving.js';
+import { cliAsPostgres, waitArchived, type PostgresCliResult, startArchivingCluster, archivingScratch, walPushCommand } from '../helpers/postgres-archiving.js';
 import { findSamples, parsePrometheusText, sampleValue, type PromExposition } from '../helpers/prometheus-text.js';
-import { CLI } from './cli-harness.js';
 
 const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const WEBHOOK_SECRET = 'a-webhook-secret-for-the-window-test';
@@ -95,18 +93,11 @@ function expectMetricsOf(metrics: PromExposition, window: WindowJson): void {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-pitr-window-'));
-  const owner = await postgresOwner();
-  if (owner) await chown(root, owner.uid, owner.gid);
-  await chmod(root, 0o700);
-  const home = join(root, 'home');
-  repo = join(root, 'repo');
-  env = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
-  for (const name of ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH', 'CHRONO_BACKUP_PITR_RPO', 'CHRONO_BACKUP_PITR_WINDOW_TTL']) delete env[name];
+  const scratch = await archivingScratch('chrono-pitr-window-', ['CHRONO_BACKUP_PITR_RPO', 'CHRONO_BACKUP_PITR_WINDOW_TTL']);
+  ({ root, repo, env } = scratch);
   receiver = await startHttpReceiver({ secret: WEBHOOK_SECRET });
   expect((await cli(['init'])).code).toBe(0);
-  const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startArchivingCluster(archiveCommand);
+  cluster = await startArchivingCluster(walPushCommand(scratch));
   env.PGPASSWORD = cluster.password;
   await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, note text)');
   const backup = await cliJson<{ snapshots: { id: string; details: { physical: { systemIdentifier: string; stopTime: string } } }[] }>(['basebackup', '--postgres', cluster.url()]);

@@ -14,13 +14,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
 import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { asRoot, cliAsPostgres, postgresOwner, type PostgresCliResult, startArchivingCluster, stopPostgresServer } from '../helpers/postgres-archiving.js';
+import { asRoot, cliAsPostgres, type PostgresCliResult, startArchivingCluster, stopPostgresServer, archivingScratch, walPushCommand } from '../helpers/postgres-archiving.js';
 import { CLI } from './cli-harness.js';
 import { startLocalServer } from '../../src/local/local-server.js';
 import type { Logger } from '../../src/ports/logger.js';
@@ -102,24 +101,12 @@ const stopServer = stopPostgresServer;
 const committed: { time?: string; xid?: string; lsn?: string; latestLsn?: string; baseBackup?: string; systemIdentifier?: string } = {};
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-pitr-'));
-  owner = await postgresOwner();
-  if (owner) {
-    await chown(root, owner.uid, owner.gid);
-  }
-  await chmod(root, 0o700);
-  const home = join(root, 'home');
-  const repo = join(root, 'repo');
-  env = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
-  delete env.CHRONO_BACKUP_KEY_FILE;
-  delete env.CHRONO_BACKUP_PASSPHRASE;
-  delete env.BACKUP_ENCRYPTION_KEY;
-  delete env.BACKUP_LOCAL_PATH;
+  const scratch = await archivingScratch('chrono-pitr-');
+  ({ root, owner, env } = scratch);
   // init creates the default key file in the home, where archive_command finds it too.
   const init = await cli(['init']);
   expect(init.code).toBe(0);
-  const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startArchivingCluster(archiveCommand);
+  cluster = await startArchivingCluster(walPushCommand(scratch));
   env.PGPASSWORD = cluster.password;
   await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, batch int NOT NULL, note text); CREATE TABLE victim (id int); INSERT INTO victim SELECT generate_series(1, 10);');
 }, 120_000);

@@ -10,15 +10,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/child-process.js';
 import type { PostgresClusterHandle } from '../harness/postgres-cluster.js';
-import { asRoot, cliAsPostgres, postgresOwner, waitArchived as waitArchivedBy, startArchivingCluster, stopPostgresServer } from '../helpers/postgres-archiving.js';
-import { CLI } from './cli-harness.js';
+import { asRoot, cliAsPostgres, waitArchived as waitArchivedBy, startArchivingCluster, stopPostgresServer, archivingScratch, walPushCommand } from '../helpers/postgres-archiving.js';
 
 const run = promisify(execFile);
 
@@ -39,17 +37,10 @@ const waitArchived = (lsn: string) => waitArchivedBy(cluster, lsn);
 const stopServer = stopPostgresServer;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chrono-replica-pitr-'));
-  const owner = await postgresOwner();
-  if (owner) await chown(root, owner.uid, owner.gid);
-  await chmod(root, 0o700);
-  const home = join(root, 'home');
-  const repo = join(root, 'repo');
-  env = { ...process.env, CHRONO_BACKUP_HOME: home, CHRONO_BACKUP_REPO: repo };
-  for (const name of ['CHRONO_BACKUP_KEY_FILE', 'CHRONO_BACKUP_PASSPHRASE', 'BACKUP_ENCRYPTION_KEY', 'BACKUP_LOCAL_PATH', 'CHRONO_BACKUP_REPLICAS']) delete env[name];
+  const scratch = await archivingScratch('chrono-replica-pitr-', ['CHRONO_BACKUP_REPLICAS']);
+  ({ root, env } = scratch);
   await cli(['init']);
-  const archiveCommand = `CHRONO_BACKUP_HOME=${home} CHRONO_BACKUP_REPO=${repo} ${process.execPath} ${CLI} wal-push %p`;
-  cluster = await startArchivingCluster(archiveCommand);
+  cluster = await startArchivingCluster(walPushCommand(scratch));
   env.PGPASSWORD = cluster.password;
   await cluster.psql('CREATE TABLE items (id serial PRIMARY KEY, batch int NOT NULL)');
 }, 120_000);
