@@ -8,7 +8,7 @@ import type { BackupJobRequest, Job, JobKind, JobService, ManagedRestoreJobReque
 import { asBackupError, BackupError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
 import { randomId } from '../domain/ids.js';
 import type { AlertStateStore } from '../ports/alert-state-store.js';
-import type { Catalog, RunRecord } from '../ports/catalog.js';
+import type { Catalog } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { lookupPlan } from '../runtime/plan-lookup.js';
@@ -111,17 +111,15 @@ export class LocalJobRunner implements JobService {
   async startManagedRestore(request: ManagedRestoreJobRequest): Promise<Job> {
     const runId = `api-restore-${randomId(8)}`;
     checkRdsTargetTime(parseRdsRestore(request.rds, runId), this.options.clock.now());
-    const { runLocalWorkflow } = await import('../workflows/local-runner.js');
-    const { RDSClient } = await import('@aws-sdk/client-rds');
-    const rds = new RDSClient(rdsClientConfig(this.options.env));
+    const [{ runLocalWorkflow }, { RDSClient }] = await Promise.all([import('../workflows/local-runner.js'), import('@aws-sdk/client-rds')]);
     const runtime = localWorkflowRuntime(this.options.settings, { env: this.options.env });
-    return this.launch('restore', request.requestedBy, this.options.settings.repository, false, async (deps) => {
-      deps.observeRun?.({ id: runId } as RunRecord);
+    return this.launch('restore', request.requestedBy, this.options.settings.repository, false, async () => {
+      const rds = new RDSClient(rdsClientConfig(this.options.env));
       const execution = await runLocalWorkflow('restore', { rds: request.rds }, { runtime, executionName: runId, awsClients: { rds } }).finally(() => rds.destroy());
       const run = await this.options.catalog.getRun(runId);
       if (execution.status !== 'succeeded') throw new BackupError(run?.error?.code ?? `workflow.${execution.error?.Error ?? 'failed'}`, run?.error?.message ?? execution.error?.Cause ?? 'the managed restore failed');
       return { run_id: runId, ...((run?.summary?.results as Record<string, unknown> | undefined) ?? {}) };
-    });
+    }, runId);
   }
 
   async startVerify(request: VerifyJobRequest): Promise<Job> {
@@ -178,10 +176,11 @@ export class LocalJobRunner implements JobService {
     return repositoryLocation(this.options.catalog, storageBackendId, planRepository ?? this.options.settings.repository);
   }
 
-  private launch(kind: JobKind, requestedBy: string, repository: string, mayCreate: boolean, work: (deps: AppDeps) => Promise<Record<string, unknown>>): Job {
+  /** `runId`: the job's catalog run when known before the work starts (else the first run the work opens). */
+  private launch(kind: JobKind, requestedBy: string, repository: string, mayCreate: boolean, work: (deps: AppDeps) => Promise<Record<string, unknown>>, runId?: string): Job {
     if (!this.accepting) throw new ServiceUnavailableError('the server is shutting down; no new jobs are accepted');
     const progress = new JobProgressRecorder();
-    const job: Job = { id: `job-${randomId(8)}`, kind, status: 'queued', createdAt: this.options.clock.now().toISOString(), requestedBy, progress: progress.state };
+    const job: Job = { id: `job-${randomId(8)}`, kind, status: 'queued', createdAt: this.options.clock.now().toISOString(), requestedBy, progress: progress.state, ...(runId ? { runId } : {}) };
     const done = (async () => {
       let deps: AppDeps | undefined;
       try {
